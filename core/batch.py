@@ -1,0 +1,114 @@
+"""The upload wire format: a probe's batch of measurements and the collector's per-record acknowledgement."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import CoreError, problems_from_pydantic
+from core.measurement import Measurement, parse_measurement
+from core.school import SchoolId
+
+SCHEMA_VERSION = 1
+MAX_BATCH_RECORDS = 500
+
+
+class UploadBatch(BaseModel):
+    """What a probe POSTs: up to MAX_BATCH_RECORDS measurements of its own school."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    batch_id: UUID
+    probe_id: str = Field(min_length=1, max_length=64)
+    school_id: SchoolId
+    sent_at: AwareDatetime
+    measurements: list[Measurement] = Field(max_length=MAX_BATCH_RECORDS)
+
+
+class _BatchEnvelope(BaseModel):
+    """The batch with its records left unparsed, so one bad record cannot refuse the others."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1]
+    batch_id: UUID
+    probe_id: str = Field(min_length=1, max_length=64)
+    school_id: SchoolId
+    sent_at: AwareDatetime
+    measurements: list[Any] = Field(max_length=MAX_BATCH_RECORDS)
+
+
+class RecordStatus(StrEnum):
+    """The collector's answer for one record."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"     # already stored: the probe may delete it from its outbox too
+    REJECTED = "rejected"       # will never be accepted as sent: the probe logs it and keeps a copy aside
+
+
+class RecordAck(BaseModel):
+    """The answer for the record at `index` of the batch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    index: int = Field(ge=0)
+    measurement_id: UUID | None
+    status: RecordStatus
+    reason: str | None = None
+
+
+class BatchAck(BaseModel):
+    """The collector's answer to a batch: one RecordAck per record, in order, and its config version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    batch_id: UUID
+    config_version: str
+    received_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    results: list[RecordAck]
+
+    def count(self, status: RecordStatus) -> int:
+        """How many records got `status`."""
+        return sum(1 for result in self.results if result.status is status)
+
+    def settled_ids(self) -> set[UUID]:
+        """Ids the probe may delete from its outbox: accepted, duplicate, or rejected for good."""
+        return {r.measurement_id for r in self.results if r.measurement_id is not None}
+
+
+def open_batch(payload: object) -> tuple[_BatchEnvelope, list[Measurement | RecordAck]]:
+    """Validate a received batch: the envelope must be sound (else CoreError); each record on its own.
+
+    Returns the envelope and, per record in order, the Measurement or a REJECTED acknowledgement
+    whose reason names the field and value. Records of another school are rejected here too.
+    """
+    try:
+        envelope = _BatchEnvelope.model_validate(payload)
+    except ValidationError as exc:
+        raise CoreError(problems_from_pydantic(exc, "batch")) from None
+    opened: list[Measurement | RecordAck] = []
+    for index, record in enumerate(envelope.measurements):
+        parsed = parse_measurement(record, f"measurements[{index}]")
+        if isinstance(parsed, list):
+            reason = "; ".join(f"{p.field}={p.value!r}: {p.message}" for p in parsed)
+            opened.append(RecordAck(index=index, measurement_id=_id_of(record), status=RecordStatus.REJECTED,
+                                    reason=reason))
+        elif parsed.school_id != envelope.school_id or parsed.probe_id != envelope.probe_id:
+            opened.append(RecordAck(index=index, measurement_id=parsed.measurement_id, status=RecordStatus.REJECTED,
+                                    reason=f"school_id={parsed.school_id!r}, probe_id={parsed.probe_id!r}: "
+                                           "a batch carries only its own probe's and school's records"))
+        else:
+            opened.append(parsed)
+    return envelope, opened
+
+
+def _id_of(record: object) -> UUID | None:
+    try:
+        return UUID(str(record.get("measurement_id")))  # type: ignore[union-attr]
+    except (AttributeError, ValueError, TypeError):
+        return None

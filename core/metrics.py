@@ -1,0 +1,100 @@
+"""Every Prometheus metric MektepNet exports, named once: name, type, labels, help and source unit.
+
+Conventions (DESIGN.md): `mektepnet_` prefix, base units, bytes even for link speeds. `core` keeps
+link speeds in bit/s; only `exported_value` (used by the exporters) turns them into bytes.
+Per-school series carry `school_id` only; `mektepnet_school_info` carries the descriptive labels.
+Regenerate docs/metrics.md with `python -m core.metrics > docs/metrics.md`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+PREFIX = "mektepnet_"
+BITS_PER_BYTE = 8
+
+
+class MetricType(StrEnum):
+    """Prometheus metric types used here (classic histograms only: Prometheus 2.42)."""
+
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    HISTOGRAM = "histogram"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: `from_bits` marks a bytes-per-second metric fed with a bit/s value from `core`."""
+
+    name: str
+    type: MetricType
+    labels: tuple[str, ...]
+    help: str
+    from_bits: bool = False
+
+    def exported_value(self, value: float) -> float:
+        """The value as exported: bit/s become bytes/s, everything else passes unchanged."""
+        return value / BITS_PER_BYTE if self.from_bits else value
+
+
+SCHOOL_INFO_LABELS = ("school_id", "region", "district", "locality", "category", "isp")
+
+_G, _C, _H = MetricType.GAUGE, MetricType.COUNTER, MetricType.HISTOGRAM
+CATALOGUE: tuple[MetricSpec, ...] = (
+    MetricSpec("mektepnet_school_info", _G, SCHOOL_INFO_LABELS,
+               "Descriptive labels of a school; always 1. Join on school_id."),
+    MetricSpec("mektepnet_school_contracted_bytes_per_second", _G, ("school_id",),
+               "Contracted bandwidth of the school's link, from the registry.", from_bits=True),
+    MetricSpec("mektepnet_school_download_bytes_per_second", _G, ("school_id",),
+               "Latest download throughput (ndt7 goodput) measured at the school.", from_bits=True),
+    MetricSpec("mektepnet_school_upload_bytes_per_second", _G, ("school_id",),
+               "Latest upload throughput (ndt7 goodput) measured at the school.", from_bits=True),
+    MetricSpec("mektepnet_school_rtt_seconds", _G, ("school_id",),
+               "Latest median round-trip time of a latency train."),
+    MetricSpec("mektepnet_school_jitter_seconds", _G, ("school_id",),
+               "Latest jitter: mean absolute difference of consecutive RTTs of a latency train."),
+    MetricSpec("mektepnet_school_loss_ratio", _G, ("school_id",),
+               "Latest packet loss ratio (0-1) of a latency train."),
+    MetricSpec("mektepnet_school_last_measurement_timestamp_seconds", _G, ("school_id", "kind"),
+               "Unix time of the latest measurement of each kind received from the school."),
+    MetricSpec("mektepnet_school_meets_norms", _G, ("school_id",),
+               "Verdict of the active norms policy: 1 meets, 0 below; absent when there is no data."),
+    MetricSpec("mektepnet_school_in_school_hours", _G, ("school_id",),
+               "1 while the school is in its school hours (Asia/Almaty calendar and shifts), else 0."),
+    MetricSpec("mektepnet_region_schools", _G, ("region", "state"),
+               "Schools per region by state: meeting, below, no_data or silent."),
+    MetricSpec("mektepnet_ingest_records_total", _C, ("status",),
+               "Measurement records received, by outcome: accepted, duplicate, rejected."),
+    MetricSpec("mektepnet_ingest_request_duration_seconds", _H, (),
+               "Time to handle one upload batch."),
+)
+
+BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}
+
+
+def metric(name: str) -> MetricSpec:
+    """The spec of a catalogued metric; an unknown name is a programming error."""
+    return BY_NAME[name]
+
+
+def markdown() -> str:
+    """The catalogue as the Markdown page docs/metrics.md."""
+    lines = [
+        "# Metrics",
+        "",
+        "Every metric MektepNet exports, generated from `core/metrics.py` "
+        "(`python -m core.metrics > docs/metrics.md`). Link speeds are kept in bit/s inside MektepNet "
+        "and exported in bytes per second.",
+        "",
+        "| name | type | labels | help |",
+        "| --- | --- | --- | --- |",
+    ]
+    for spec in CATALOGUE:
+        labels = ", ".join(f"`{label}`" for label in spec.labels) or "-"
+        lines.append(f"| `{spec.name}` | {spec.type} | {labels} | {spec.help} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
