@@ -95,3 +95,44 @@ def _latency(school: School, probe_id: str, start: datetime, link: LinkQuality, 
                 "loss_ratio": link.loss_ratio, "packets_sent": 20},
         target=EXAMPLE_PING_TARGET, method="icmp-raw", method_version="1",
     )
+
+
+@dataclass(frozen=True)
+class ExampleCase:
+    """One school of the demo week: what its link delivers and how many days its probe reported."""
+
+    school: School
+    link: LinkQuality
+    days_reported: int
+    story: str
+
+
+def example_cases(schools: list[School]) -> list[ExampleCase]:
+    """Pick schools from a registry that show each kind of verdict; skip a story no school fits."""
+    stories = (
+        (lambda s: s.locality == "urban" and s.contracted_bps >= 50e6,
+         lambda s: LinkQuality(s.contracted_bps * 0.8, s.contracted_bps * 0.4), 5,
+         "city school on a good contract"),
+        (lambda s: s.locality == "urban" and s.contracted_bps <= 8e6,
+         lambda s: LinkQuality(s.contracted_bps * 0.9, s.contracted_bps * 0.3), 5,
+         "city school whose director bought 8 Mbit/s"),
+        (lambda s: s.locality == "rural" and not s.ungraded and s.contracted_bps == 8e6,
+         lambda s: LinkQuality(7.5e6, 2e6, rtt_seconds=0.060), 5,
+         "rural school that meets the rural norm but not the urban one"),
+        (lambda s: s.locality == "rural" and not s.ungraded and s.contracted_bps == 4e6,
+         lambda s: LinkQuality(3.6e6, 0.9e6, rtt_seconds=0.090, jitter_seconds=0.04, loss_ratio=0.03), 5,
+         "rural school on a lossy 4 Mbit/s line"),
+        (lambda s: s.isp.endswith("(satellite)"),
+         lambda s: LinkQuality(1.8e6, 0.6e6, rtt_seconds=0.650, jitter_seconds=0.06), 5,
+         "border school on a satellite link"),
+        (lambda s: s.ungraded and s.contracted_bps >= 4e6,
+         lambda s: LinkQuality(3.8e6, 1e6), 1,
+         "ungraded school whose probe reported one day only"),
+    )
+    cases, used = [], set()
+    for fits, link, days, story in stories:
+        school = next((s for s in schools if fits(s) and s.school_id not in used), None)
+        if school is not None:
+            used.add(school.school_id)
+            cases.append(ExampleCase(school, link(school), days, story))
+    return cases

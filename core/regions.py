@@ -12,6 +12,21 @@ from dataclasses import dataclass
 COUNTRY_LAT = (40.5, 55.5)
 COUNTRY_LON = (46.4, 87.4)
 
+# A coarse outline of the country (longitude, latitude), drawn generously (a few tenths of a degree
+# outwards; the Caspian shore is left in the sea): it refuses points that are clearly elsewhere,
+# such as swapped coordinates or a neighbouring country's cities, and never a school near the border.
+COUNTRY_OUTLINE: tuple[tuple[float, float], ...] = (
+    (46.4, 48.3), (46.4, 49.9), (47.3, 50.6), (48.6, 51.9), (50.8, 51.9), (52.6, 51.9), (54.5, 51.3),
+    (55.7, 50.9), (57.5, 51.2), (58.7, 51.1), (60.1, 50.9), (61.6, 51.4), (60.9, 52.8), (61.2, 53.9),
+    (62.7, 54.2), (65.3, 54.8), (67.0, 55.2), (69.2, 55.5), (70.9, 55.2), (71.3, 54.3), (73.8, 54.2),
+    (76.8, 54.3), (77.9, 53.4), (79.5, 52.7), (80.3, 51.4), (81.5, 51.0), (83.2, 51.1), (84.3, 50.3),
+    (85.4, 49.8), (86.3, 49.7), (87.4, 49.2), (86.0, 48.4), (85.6, 47.1), (83.1, 47.3), (82.3, 45.6),
+    (80.5, 44.9), (80.4, 44.0), (80.3, 42.9), (80.2, 42.2), (79.2, 42.6), (77.5, 42.9), (75.6, 42.95),
+    (74.6, 43.0), (73.5, 43.0), (72.8, 42.6), (71.0, 42.5), (70.3, 41.9), (69.3, 41.35), (68.4, 40.55),
+    (67.9, 41.2), (66.6, 41.9), (66.0, 42.9), (65.5, 43.6), (62.0, 43.5), (61.0, 44.3), (58.5, 45.6),
+    (56.0, 45.0), (56.0, 41.3), (52.5, 41.7), (50.0, 43.5), (48.9, 45.6), (48.9, 46.2), (47.6, 47.6),
+)
+
 
 @dataclass(frozen=True)
 class Region:
@@ -87,5 +102,13 @@ def find_region(name: str) -> Region:
 
 
 def in_kazakhstan(latitude: float, longitude: float) -> bool:
-    """True when the point lies inside Kazakhstan's bounding box."""
-    return COUNTRY_LAT[0] <= latitude <= COUNTRY_LAT[1] and COUNTRY_LON[0] <= longitude <= COUNTRY_LON[1]
+    """True when the point lies inside the coarse outline of Kazakhstan (ray casting)."""
+    if not (COUNTRY_LAT[0] <= latitude <= COUNTRY_LAT[1] and COUNTRY_LON[0] <= longitude <= COUNTRY_LON[1]):
+        return False
+    inside = False
+    for (x1, y1), (x2, y2) in zip(COUNTRY_OUTLINE, COUNTRY_OUTLINE[1:] + COUNTRY_OUTLINE[:1]):
+        if (y1 > latitude) != (y2 > latitude):
+            crossing = x1 + (latitude - y1) * (x2 - x1) / (y2 - y1)
+            if longitude < crossing:
+                inside = not inside
+    return inside

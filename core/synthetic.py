@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.regions import COUNTRY_LAT, COUNTRY_LON, REGIONS, Region
+from core.regions import REGIONS, Region, in_kazakhstan
 from core.registry import SYNTHETIC_MARK, Registry
 from core.school import School
 
@@ -144,13 +144,14 @@ def _school(rng: np.random.Generator, region: Region, number: int, kind_name: st
 
 
 def _place(rng: np.random.Generator, region: Region, kind_name: str) -> tuple[float, float]:
-    """A point in the region's box: near the centre for city schools, anywhere for the rest."""
-    if kind_name == "city":
-        latitude = region.centre[0] + rng.normal(0, 0.04)
-        longitude = region.centre[1] + rng.normal(0, 0.06)
-    else:
-        latitude = rng.uniform(*region.lat_range)
-        longitude = rng.uniform(*region.lon_range)
-    latitude = float(np.clip(np.clip(latitude, *region.lat_range), *COUNTRY_LAT))
-    longitude = float(np.clip(np.clip(longitude, *region.lon_range), *COUNTRY_LON))
-    return latitude, longitude
+    """A point in the region's box and inside the country: near the centre for city schools."""
+    for _ in range(1000):
+        if kind_name == "city":
+            latitude = region.centre[0] + rng.normal(0, 0.04)
+            longitude = region.centre[1] + rng.normal(0, 0.06)
+        else:
+            latitude = rng.uniform(*region.lat_range)
+            longitude = rng.uniform(*region.lon_range)
+        if region.contains(latitude, longitude) and in_kazakhstan(latitude, longitude):
+            return latitude, longitude
+    return region.centre
