@@ -46,8 +46,8 @@ def problems_from_pydantic(exc, source: str | Path, row: int | None = None, pref
     for error in exc.errors(include_url=False):
         field = ".".join(str(part) for part in error["loc"]) or "(record)"
         value = error.get("input")
-        if isinstance(value, (dict, list)):
-            value = None if error["type"] == "missing" or field == "(record)" else "{...}"
+        if isinstance(value, (dict, list)) and (error["type"] == "missing" or field == "(record)"):
+            value = None
         message = error["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]

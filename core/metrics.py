@@ -3,7 +3,8 @@
 Conventions (DESIGN.md): `mektepnet_` prefix, base units, bytes even for link speeds. `core` keeps
 link speeds in bit/s; only `exported_value` (used by the exporters) turns them into bytes.
 Per-school series carry `school_id` only; `mektepnet_school_info` carries the descriptive labels.
-Regenerate docs/metrics.md with `python -m core.metrics > docs/metrics.md`.
+Regenerate docs/metrics.md with
+`python -c 'from core.metrics import markdown; print(markdown(), end="")' > docs/metrics.md`.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Unix time of the latest measurement of each kind received from the school."),
     MetricSpec("mektepnet_school_meets_norms", _G, ("school_id",),
                "Verdict of the active norms policy: 1 meets, 0 below; absent when there is no data."),
-    MetricSpec("mektepnet_school_in_school_hours", _G, ("school_id",),
-               "1 while the school is in its school hours (Asia/Almaty calendar and shifts), else 0."),
+    MetricSpec("mektepnet_school_in_session", _G, ("school_id",),
+               "1 while the school is in session (a shift on a school day, Asia/Almaty), else 0."),
     MetricSpec("mektepnet_region_schools", _G, ("region", "state"),
                "Schools per region by state: meeting, below, no_data or silent."),
     MetricSpec("mektepnet_ingest_records_total", _C, ("status",),
@@ -84,7 +85,7 @@ def markdown() -> str:
         "# Metrics",
         "",
         "Every metric MektepNet exports, generated from `core/metrics.py` "
-        "(`python -m core.metrics > docs/metrics.md`). Link speeds are kept in bit/s inside MektepNet "
+        "(`python -c 'from core.metrics import markdown; print(markdown(), end=\"\")' > docs/metrics.md`). Link speeds are kept in bit/s inside MektepNet "
         "and exported in bytes per second.",
         "",
         "| name | type | labels | help |",
@@ -94,7 +95,3 @@ def markdown() -> str:
         labels = ", ".join(f"`{label}`" for label in spec.labels) or "-"
         lines.append(f"| `{spec.name}` | {spec.type} | {labels} | {spec.help} |")
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    print(markdown(), end="")

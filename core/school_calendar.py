@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.config import load_yaml_model
 from core.school import School
-from core.timezone import almaty, to_local
+from core.timezone import ZONE_NAME, almaty, to_local
 
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 
@@ -116,16 +116,25 @@ class CalendarFile(BaseModel):
     """The calendar YAML file as written."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    timezone: str = Field(pattern="^Asia/Almaty$")
+    timezone: str
     holidays: tuple[Holiday, ...] = ()
     dated_holidays: tuple[DatedHoliday, ...] = ()
     extra_days_off: tuple[date, ...] = ()
     extra_working_days: tuple[date, ...] = ()
-    academic_years: tuple[AcademicYear, ...] = Field(min_length=1)
+    academic_years: tuple[AcademicYear, ...]
+
+    @field_validator("timezone")
+    @classmethod
+    def _almaty(cls, value: str) -> str:
+        if value != ZONE_NAME:
+            raise ValueError(f"must be {ZONE_NAME}: every school day in Kazakhstan is evaluated in it")
+        return value
 
     @field_validator("academic_years")
     @classmethod
     def _not_overlapping(cls, years: tuple[AcademicYear, ...]) -> tuple[AcademicYear, ...]:
+        if not years:
+            raise ValueError("at least one academic year is required")
         ordered = tuple(sorted(years, key=lambda year: year.start))
         for earlier, later in zip(ordered, ordered[1:]):
             if later.start <= earlier.end:

@@ -170,7 +170,7 @@ def _check(norm: _Norm, measurements: list[Measurement], merge: ProbeMerge) -> N
     left_out = sum(sizes.values()) - sizes[chosen]
     label = f"{chosen[0]} @ {chosen[1]}"
     probes = series[chosen]
-    if merge is ProbeMerge.POOL:
+    if merge == ProbeMerge.POOL:
         pooled = [value for values in probes.values() for value in values]
         if len(pooled) < norm.min_samples:
             return _result(norm, None, len(pooled), label, left_out)

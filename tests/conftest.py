@@ -1,0 +1,21 @@
+"""Shared fixtures: the shipped calendar and the hand-written three-school registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.registry import Registry, load_registry
+from core.school_calendar import SchoolCalendar
+from tests.helpers.cli import FIXTURES
+
+
+@pytest.fixture(scope="session")
+def calendar() -> SchoolCalendar:
+    """The calendar shipped with MektepNet."""
+    return SchoolCalendar.load()
+
+
+@pytest.fixture(scope="session")
+def small_registry() -> Registry:
+    """Three hand-written schools: KZ-001 city, KZ-002 rural (6-day week), KZ-003 ungraded."""
+    return load_registry(FIXTURES / "registry" / "valid.csv")
