@@ -4,10 +4,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from core.errors import CoreError
 from core.school_calendar import DayKind, SchoolCalendar
 from core.timezone import almaty
 from tests.helpers.cli import FIXTURES, run_cli
+from tests.helpers.tools import single_problem
 
 
 def test_almaty_is_utc_plus_5_since_march_2024():
@@ -85,9 +85,7 @@ def test_a_naive_time_is_refused(calendar, small_registry):
     ("overlapping_years.yaml", "academic_years", "overlap"),
 ])
 def test_a_bad_calendar_is_refused(fixture, field, fragment):
-    with pytest.raises(CoreError) as caught:
-        SchoolCalendar.load(FIXTURES / "calendar" / fixture)
-    [problem] = caught.value.problems
+    problem = single_problem(SchoolCalendar.load, FIXTURES / "calendar" / fixture)
     assert problem.field == field
     assert fragment in problem.message
 

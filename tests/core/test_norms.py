@@ -3,6 +3,7 @@ import pytest
 from core.errors import CoreError
 from core.norms import SHIPPED_POLICIES, load_policy
 from tests.helpers.cli import FIXTURES, run_cli
+from tests.helpers.tools import single_problem
 
 
 def test_shipped_policies_load_in_base_units():
@@ -31,9 +32,7 @@ def test_the_ministry_file_says_its_rural_figures_are_assumed():
     ("unknown_threshold.yaml", "urban.dowload_min_bps", "Extra inputs are not permitted"),
 ])
 def test_a_bad_policy_is_refused(fixture, field, fragment):
-    with pytest.raises(CoreError) as caught:
-        load_policy(FIXTURES / "policy" / fixture)
-    [problem] = caught.value.problems
+    problem = single_problem(load_policy, FIXTURES / "policy" / fixture)
     assert problem.field == field
     assert fragment in problem.message
 

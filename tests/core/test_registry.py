@@ -6,6 +6,7 @@ from core.errors import CoreError
 from core.registry import load_registry
 from core.school import Category
 from tests.helpers.cli import FIXTURES, run_cli
+from tests.helpers.tools import single_problem
 
 BAD = FIXTURES / "registry"
 
@@ -30,9 +31,7 @@ def test_the_valid_fixture_loads_with_names_in_any_language(small_registry):
     ("bandwidth_in_wrong_unit.csv", 3, "contracted_bps", "4", "implausibly low"),
 ])
 def test_a_bad_registry_is_refused_naming_row_field_and_value(fixture, row, field, value, message):
-    with pytest.raises(CoreError) as caught:
-        load_registry(BAD / fixture)
-    [problem] = caught.value.problems
+    problem = single_problem(load_registry, BAD / fixture)
     assert (problem.row, problem.field, problem.value) == (row, field, value)
     assert message in problem.message
     assert problem.source.endswith(fixture)
@@ -75,3 +74,17 @@ def test_a_missing_file_and_a_non_utf8_file_are_refused(tmp_path: Path):
     (tmp_path / "latin1.csv").write_bytes("school_id\nÉcole".encode("latin-1"))
     with pytest.raises(CoreError, match="not UTF-8"):
         load_registry(tmp_path / "latin1.csv")
+
+
+def test_a_bad_parquet_registry_is_refused(small_registry, tmp_path: Path):
+    frame = small_registry.to_frame().drop(columns=["teachers"])
+    frame.to_parquet(tmp_path / "no_teachers.parquet")
+    problem = single_problem(load_registry, tmp_path / "no_teachers.parquet")
+    assert (problem.field, problem.message) == ("teachers", "required column is missing")
+    (tmp_path / "damaged.parquet").write_bytes(b"PAR1 not really")
+    assert "not a readable Parquet file" in single_problem(load_registry, tmp_path / "damaged.parquet").message
+    frame = small_registry.to_frame()
+    frame.loc[1, "students"] = -5
+    frame.to_parquet(tmp_path / "negative.parquet")
+    problem = single_problem(load_registry, tmp_path / "negative.parquet")
+    assert (problem.row, problem.field, problem.value) == (2, "students", -5)

@@ -17,3 +17,13 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def single_problem(load, path):
+    """Call `load(path)`, expect a CoreError with exactly one problem, and return that problem."""
+    from core.errors import CoreError
+
+    with pytest.raises(CoreError) as caught:
+        load(path)
+    [problem] = caught.value.problems
+    return problem
