@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import calendar, demo, norms, registry
+from cli import calendar, demo, ndt7, norms, registry
 from core import __version__
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(registry.app, name="registry")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(norms.app, name="norms")
+app.add_typer(ndt7.app, name="ndt7")
 app.command("demo")(demo.demo)
 
 

@@ -69,6 +69,16 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Measurement records received, by outcome: accepted, duplicate, rejected."),
     MetricSpec("mektepnet_ingest_request_duration_seconds", _H, (),
                "Time to handle one upload batch."),
+    MetricSpec("mektepnet_ndt7_tests_total", _C, ("direction", "outcome"),
+               "ndt7 subtests served, by direction and outcome: completed, client_closed, error."),
+    MetricSpec("mektepnet_ndt7_bytes_total", _C, ("direction",),
+               "Payload bytes sent (download) or received (upload) by the ndt7 server."),
+    MetricSpec("mektepnet_ndt7_test_duration_seconds", _H, ("direction",),
+               "Duration of ndt7 subtests served."),
+    MetricSpec("mektepnet_ndt7_refusals_total", _C, ("reason",),
+               "ndt7 requests refused before the test: busy, rate_limited, bad_request, unauthorized."),
+    MetricSpec("mektepnet_ndt7_tests_in_progress", _G, (),
+               "ndt7 subtests running now."),
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}
@@ -77,6 +87,23 @@ BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}
 def metric(name: str) -> MetricSpec:
     """The spec of a catalogued metric; an unknown name is a programming error."""
     return BY_NAME[name]
+
+
+def instrument(name: str, registry, buckets: tuple[float, ...] | None = None):
+    """A prometheus_client Counter, Gauge or Histogram for a catalogued metric, registered in `registry`.
+
+    `_created` series are switched off: they double the series count and no dashboard reads them.
+    """
+    import prometheus_client
+
+    prometheus_client.disable_created_metrics()
+    spec = metric(name)
+    if spec.type is MetricType.COUNTER:
+        return prometheus_client.Counter(spec.name[: -len("_total")], spec.help, spec.labels, registry=registry)
+    if spec.type is MetricType.GAUGE:
+        return prometheus_client.Gauge(spec.name, spec.help, spec.labels, registry=registry)
+    kwargs = {"buckets": buckets} if buckets else {}
+    return prometheus_client.Histogram(spec.name, spec.help, spec.labels, registry=registry, **kwargs)
 
 
 def markdown() -> str:

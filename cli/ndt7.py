@@ -1,0 +1,119 @@
+"""`mektepnet ndt7`: run the ministry's ndt7 server, or test against any ndt7 server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.common import console, refuses_bad_input
+from core.errors import CoreError
+from core.units import format_bit_rate, format_duration
+from probes.ndt7 import spec
+from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_subtest
+from probes.ndt7.records import to_measurement
+from probes.ndt7.server import ServerConfig, serve_forever
+
+app = typer.Typer(no_args_is_help=True, help="ndt7 throughput tests (M-Lab's protocol): server and client.")
+
+
+@app.command()
+@refuses_bad_input
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for all)."),
+    port: int = typer.Option(8080, "--port", help="TCP port; 0 picks a free one."),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: serve wss://."),
+    tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
+    max_concurrent: int = typer.Option(16, "--max-concurrent", help="Subtests at once; beyond it: 503."),
+    per_token_per_hour: float = typer.Option(60, "--tests-per-token-per-hour", help="Rate limit per probe token."),
+    require_token: bool = typer.Option(False, "--require-token", help="Refuse tests without access_token."),
+) -> None:
+    """Serve ndt7 download and upload tests, with Prometheus metrics at /metrics on the same port.
+
+    Example: mektepnet ndt7 serve --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem
+    """
+    if (tls_cert is None) != (tls_key is None):
+        raise CoreError.one("command line", "--tls-key" if tls_cert else "--tls-cert", None,
+                            "--tls-cert and --tls-key go together")
+    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+        if path is not None and not path.is_file():
+            raise CoreError.one("command line", option, str(path), "no such file")
+    if max_concurrent < 1:
+        raise CoreError.one("command line", "--max-concurrent", max_concurrent, "must be at least 1")
+    config = ServerConfig(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, max_concurrent=max_concurrent,
+                          tests_per_token_per_hour=per_token_per_hour, require_token=require_token)
+    try:
+        asyncio.run(serve_forever(config, announce=lambda text: console.print(text, highlight=False)))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        raise CoreError.one("command line", "--port", port, f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+@app.command("test")
+@refuses_bad_input
+def test_command(
+    server: str = typer.Option(..., "--server", help="ndt7 server base URL, ws://host:port or wss://host."),
+    as_json: bool = typer.Option(False, "--json", help="Print the Measurement records as JSON."),
+    full: bool = typer.Option(False, "--full", help="Always run the full 10 s per direction (no early stop)."),
+    max_bytes: int = typer.Option(100_000_000, "--max-bytes", help="Byte cap per direction; 0 for none."),
+    token: str = typer.Option(None, "--token", help="The probe's access token."),
+    school_id: str = typer.Option("local", "--school-id", help="School id written in the records."),
+    probe_id: str = typer.Option("cli", "--probe-id", help="Probe id written in the records."),
+    ca_file: Path = typer.Option(None, "--ca-file", help="CA bundle to verify a wss:// server."),
+) -> None:
+    """Run a download then an upload test and print the results.
+
+    Against M-Lab's public servers you need Locate v2 access tokens and a client name, and the school's
+    IP address is published as open data: this is why MektepNet tests against the ministry's own servers.
+
+    Example: mektepnet ndt7 test --server ws://127.0.0.1:8080
+    """
+    if not server.startswith(("ws://", "wss://")):
+        raise CoreError.one("command line", "--server", server, "must start with ws:// or wss://")
+    options = ClientOptions(adaptive=not full, max_bytes=max_bytes or None, token=token, ca_file=ca_file)
+    try:
+        results = asyncio.run(_run_with_progress(server, options, quiet=as_json))
+    except Ndt7Error as exc:
+        raise CoreError.one("ndt7", "--server", server, str(exc)) from None
+    records = [to_measurement(r, school_id, probe_id, clock_offset_seconds=None) for r in results]
+    if as_json:
+        print(json.dumps([record.model_dump(mode="json") for record in records], indent=2))
+        return
+    console.print(_table(results))
+
+
+async def _run_with_progress(server: str, options: ClientOptions, quiet: bool) -> list[SubtestResult]:
+    progress = Progress(TextColumn("{task.description:>8}"), BarColumn(), TextColumn("{task.fields[rate]:>14}"),
+                        TimeElapsedColumn(), console=console, transient=True, disable=quiet)
+    with progress:
+        results = []
+        for test in (spec.DOWNLOAD, spec.UPLOAD):
+            task = progress.add_task(test, total=spec.DEFAULT_RUNTIME_SECONDS, rate="")
+
+            def update(_test, elapsed, bps, task=task):
+                progress.update(task, completed=elapsed, rate=format_bit_rate(bps))
+
+            results.append(await run_subtest(server, test, options, update))
+            progress.update(task, completed=spec.DEFAULT_RUNTIME_SECONDS)
+    return results
+
+
+def _table(results: list[SubtestResult]) -> Table:
+    table = Table(title=f"ndt7 test against {results[0].server}")
+    for column in ("", "throughput", "idle RTT", "RTT under load", "retransmitted", "bytes used", "stopped"):
+        table.add_column(column, justify="right" if column else "left")
+    for r in results:
+        table.add_row(
+            r.test, format_bit_rate(r.throughput_bps),
+            format_duration(r.min_rtt_seconds) if r.min_rtt_seconds is not None else "-",
+            format_duration(r.loaded_rtt_seconds) if r.loaded_rtt_seconds is not None else "-",
+            f"{r.retransmission_ratio:.2%}" if r.retransmission_ratio is not None else "-",
+            f"{r.wire_bytes / 1e6:,.1f} MB",
+            f"{r.stop_reason} after {r.elapsed_seconds:.1f} s",
+        )
+    return table

@@ -1,0 +1,62 @@
+"""Choosing a ministry ndt7 server: by the school's region and ISP, with fallback when one is busy.
+
+The collector serves the list (with the probe configuration); the probe tests against the first
+server that accepts, and the server actually used is recorded in every result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_test
+
+
+class ServerEntry(BaseModel):
+    """One ndt7 server: where it is and whom it is nearest to (region code, ISP); empty means any."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = Field(min_length=1)
+    url: str = Field(pattern=r"^wss?://")
+    region: str | None = None
+    isp: str | None = None
+
+
+class ServerList(BaseModel):
+    """The list the collector hands out, with its version."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: str
+    servers: tuple[ServerEntry, ...] = Field(min_length=1)
+
+
+def rank(servers: tuple[ServerEntry, ...], region: str, isp: str) -> list[ServerEntry]:
+    """Servers in the order to try: same region and ISP, same region, same ISP, the rest (list order kept)."""
+    def score(entry: ServerEntry) -> int:
+        return -2 * (entry.region == region) - (entry.isp is not None and entry.isp == isp)
+
+    return sorted(servers, key=score)
+
+
+@dataclass
+class Located:
+    """The results from the server that ran the test, and every server tried before it and why it failed."""
+
+    server: ServerEntry
+    results: list[SubtestResult]
+    refused: list[tuple[ServerEntry, str]] = field(default_factory=list)
+
+
+async def run_nearest(servers: ServerList, region: str, isp: str, options: ClientOptions = ClientOptions(),
+                       run: Callable[[str, ClientOptions], Awaitable[list[SubtestResult]]] = run_test) -> Located:
+    """Run a test against the best-placed server that accepts; raise Ndt7Error if none does."""
+    refused: list[tuple[ServerEntry, str]] = []
+    for entry in rank(servers.servers, region, isp):
+        try:
+            return Located(entry, await run(entry.url, options), refused)
+        except Ndt7Error as exc:
+            refused.append((entry, str(exc)))
+    reasons = "; ".join(f"{entry.name}: {why}" for entry, why in refused)
+    raise Ndt7Error(f"no ndt7 server accepted the test ({reasons})", busy=True)
