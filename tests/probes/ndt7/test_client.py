@@ -1,0 +1,111 @@
+"""The ndt7 client against our server on loopback: results, byte cap, records, TLS, the CLI."""
+
+import asyncio
+import datetime as dt
+import json
+import socket
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from core.measurement import Kind, Measurement
+from probes.ndt7.client import ClientOptions, Ndt7Error, run_subtest, run_test
+from probes.ndt7.records import to_measurement
+from probes.ndt7.server import ServerConfig
+from tests.helpers.cli import run_cli
+from tests.helpers.ndt7 import server_process, server_thread
+
+
+def test_a_test_downloads_then_uploads_and_stops_early_on_a_stable_rate():
+    with server_thread(ServerConfig()) as (_, url):
+        download, upload = asyncio.run(run_test(url, ClientOptions(max_bytes=None)))
+    for result in (download, upload):
+        assert result.throughput_bps > 200e6                  # loopback
+        assert result.stopped_early and result.stop_reason == "stable"
+        assert result.elapsed_seconds < 9.5
+        assert result.min_rtt_seconds is not None and result.min_rtt_seconds < 0.01
+        assert result.server == url
+    assert (download.test, upload.test) == ("download", "upload")
+    assert download.uuid and download.loaded_rtt_seconds is not None
+
+
+def test_the_byte_cap_is_never_exceeded():
+    with server_thread(ServerConfig()) as (_, url):
+        results = asyncio.run(run_test(url, ClientOptions(adaptive=False, max_bytes=3_000_000)))
+    for result in results:
+        assert result.app_bytes == 3_000_000
+        assert result.stop_reason == "byte cap" and result.stopped_early
+        assert result.wire_bytes <= 3_000_000 * 1.01
+
+
+def test_results_become_core_measurements():
+    with server_thread(ServerConfig()) as (_, url):
+        results = asyncio.run(run_test(url, ClientOptions(max_bytes=5_000_000)))
+    records = [to_measurement(r, "KZ-002", "probe-1", clock_offset_seconds=0.2) for r in results]
+    assert [r.kind for r in records] == [Kind.DOWNLOAD, Kind.UPLOAD]
+    again = [Measurement.model_validate_json(r.model_dump_json()) for r in records]
+    assert again == records
+    assert records[0].values["throughput_bps"] == results[0].throughput_bps
+    assert records[0].target == url and records[0].method == "ndt7"
+    assert records[0].attributes["ndt7_uuid"] == results[0].uuid
+
+
+def make_certificate(directory):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+                   .not_valid_after(now + dt.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress")
+                                                                               .ip_address("127.0.0.1"))]), False)
+                   .sign(key, hashes.SHA256()))
+    cert, key_path = directory / "cert.pem", directory / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert, key_path
+
+
+def test_tls_works_with_the_right_ca_and_fails_without(tmp_path):
+    cert, key = make_certificate(tmp_path)
+    with server_thread(ServerConfig(tls_cert=cert, tls_key=key)) as (_, url):
+        assert url.startswith("wss://")
+        result = asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000, ca_file=cert)))
+        assert result.app_bytes == 2_000_000
+        with pytest.raises(Ndt7Error, match="CERTIFICATE_VERIFY_FAILED"):
+            asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000)))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_commands_test_against_the_server_and_print_for_people_or_json():
+    with server_process() as url:
+        shown = run_cli("ndt7", "test", "--server", url, "--max-bytes", 20_000_000)
+        assert shown.returncode == 0, shown.stderr
+        assert "download" in shown.stdout and "upload" in shown.stdout and "bit/s" in shown.stdout
+        as_json = run_cli("ndt7", "test", "--server", url, "--json", "--max-bytes", 5_000_000, "--school-id", "KZ-9")
+        assert as_json.returncode == 0, as_json.stderr
+        records = [Measurement.model_validate(r) for r in json.loads(as_json.stdout)]
+        assert [r.kind.value for r in records] == ["download", "upload"]
+        assert {r.school_id for r in records} == {"KZ-9"} and records[0].clock_offset_seconds is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["test", "--server", "http://127.0.0.1:1"], "must start with ws:// or wss://"),
+    (["test", "--server", "ws://127.0.0.1:{port}"], "ConnectionRefusedError"),
+    (["serve", "--tls-cert", "absent.pem", "--tls-key", "absent.pem"], "no such file"),
+    (["serve", "--tls-cert", "cert.pem"], "--tls-cert and --tls-key go together"),
+])
+def test_bad_command_lines_exit_2_with_a_clear_message(args, message):
+    args = [a.replace("{port}", str(free_port())) for a in args]
+    result = run_cli("ndt7", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
