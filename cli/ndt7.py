@@ -14,7 +14,9 @@ from cli.common import console, refuses_bad_input
 from core.errors import CoreError
 from core.units import format_bit_rate, format_duration
 from probes.ndt7 import spec
-from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_subtest
+from core import __version__
+from probes.ndt7 import mlab as mlab_api
+from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_test
 from probes.ndt7.records import to_measurement
 from probes.ndt7.server import ServerConfig, serve_forever
 
@@ -57,7 +59,7 @@ def serve(
 @app.command("test")
 @refuses_bad_input
 def test_command(
-    server: str = typer.Option(..., "--server", help="ndt7 server base URL, ws://host:port or wss://host."),
+    server: str = typer.Option(None, "--server", help="ndt7 server base URL, ws://host:port or wss://host."),
     as_json: bool = typer.Option(False, "--json", help="Print the Measurement records as JSON."),
     full: bool = typer.Option(False, "--full", help="Always run the full 10 s per direction (no early stop)."),
     max_bytes: int = typer.Option(100_000_000, "--max-bytes", help="Byte cap per direction; 0 for none."),
@@ -65,21 +67,37 @@ def test_command(
     school_id: str = typer.Option("local", "--school-id", help="School id written in the records."),
     probe_id: str = typer.Option("cli", "--probe-id", help="Probe id written in the records."),
     ca_file: Path = typer.Option(None, "--ca-file", help="CA bundle to verify a wss:// server."),
+    mlab: bool = typer.Option(False, "--mlab", help="Test against M-Lab's public platform instead (see below)."),
+    client_name: str = typer.Option(None, "--client-name", help="Client name M-Lab asks for (with --mlab)."),
+    locate_url: str = typer.Option(mlab_api.LOCATE_URL, "--locate-url", hidden=True),
 ) -> None:
     """Run a download then an upload test and print the results.
 
-    Against M-Lab's public servers you need Locate v2 access tokens and a client name, and the school's
-    IP address is published as open data: this is why MektepNet tests against the ministry's own servers.
+    --mlab tests against M-Lab's public servers, found through its Locate API with a client name. It
+    is off by default: M-Lab publishes every test with the client's IP address as open data, so a
+    school's address becomes public; MektepNet tests against the ministry's own servers.
 
     Example: mektepnet ndt7 test --server ws://127.0.0.1:8080
     """
-    if not server.startswith(("ws://", "wss://")):
+    if mlab == (server is not None):
+        raise CoreError.one("command line", "--server", server, "give either --server URL or --mlab, not both")
+    if server is not None and not server.startswith(("ws://", "wss://")):
         raise CoreError.one("command line", "--server", server, "must start with ws:// or wss://")
+    if mlab and not client_name:
+        raise CoreError.one("command line", "--client-name", None, "M-Lab asks every client to name itself")
+    if mlab and not as_json:
+        console.print(f"[yellow]{mlab_api.PRIVACY_NOTICE}[/yellow]")
     options = ClientOptions(adaptive=not full, max_bytes=max_bytes or None, token=token, ca_file=ca_file)
+
+    def subtests(on_progress):
+        if mlab:
+            return mlab_api.locate_and_test(client_name, __version__, options, locate_url, on_progress)
+        return run_test(server, options, on_progress)
+
     try:
-        results = asyncio.run(_run_with_progress(server, options, quiet=as_json))
+        results = asyncio.run(_with_progress(subtests, quiet=as_json))
     except Ndt7Error as exc:
-        raise CoreError.one("ndt7", "--server", server, str(exc)) from None
+        raise CoreError.one("ndt7", "--server", server or locate_url, str(exc)) from None
     records = [to_measurement(r, school_id, probe_id, clock_offset_seconds=None) for r in results]
     if as_json:
         print(json.dumps([record.model_dump(mode="json") for record in records], indent=2))
@@ -87,20 +105,19 @@ def test_command(
     console.print(_table(results))
 
 
-async def _run_with_progress(server: str, options: ClientOptions, quiet: bool) -> list[SubtestResult]:
+async def _with_progress(subtests, quiet: bool) -> list[SubtestResult]:
+    """Run the subtests with a live bar per direction: elapsed of 10 s and the current rate."""
     progress = Progress(TextColumn("{task.description:>8}"), BarColumn(), TextColumn("{task.fields[rate]:>14}"),
                         TimeElapsedColumn(), console=console, transient=True, disable=quiet)
+    tasks = {}
+
+    def update(test: str, elapsed: float, bps: float) -> None:
+        if test not in tasks:
+            tasks[test] = progress.add_task(test, total=spec.DEFAULT_RUNTIME_SECONDS, rate="")
+        progress.update(tasks[test], completed=elapsed, rate=format_bit_rate(bps))
+
     with progress:
-        results = []
-        for test in (spec.DOWNLOAD, spec.UPLOAD):
-            task = progress.add_task(test, total=spec.DEFAULT_RUNTIME_SECONDS, rate="")
-
-            def update(_test, elapsed, bps, task=task):
-                progress.update(task, completed=elapsed, rate=format_bit_rate(bps))
-
-            results.append(await run_subtest(server, test, options, update))
-            progress.update(task, completed=spec.DEFAULT_RUNTIME_SECONDS)
-    return results
+        return await subtests(update)
 
 
 def _table(results: list[SubtestResult]) -> Table:

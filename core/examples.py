@@ -1,7 +1,7 @@
 """Example measurements: one school's results over some school days at stated link qualities.
 
 Deterministic (a seed), in school hours from the calendar, so the demo, the documentation and the
-tests can show a verdict without a fleet. The national fleet simulator lives in `collectors`.
+tests can show a verdict without a fleet; simulating the national fleet is the collector's job.
 """
 
 from __future__ import annotations

@@ -4,11 +4,15 @@ Rule (stated once, here): the transfer is sampled every 100 ms from the kernel's
 window lasts max(250 ms, 2 x MinRTT). The subtest may stop when
   - it has run at least max(1.5 s, 10 x MinRTT) and at least `windows` whole windows (slow start is
     over long before that on any path where the rate can be stable), and
-  - the rates of the last `windows` windows spread by at most `max_spread` of their mean.
-It then reports the projected 10-s goodput: the bytes moved so far plus the stable rate for the rest
-of the 10 s, over 10 s, so that an early stop reads what the full test would have read (ramp-up
-included) and stays comparable with full tests and with other ndt7 clients. A subtest that reaches
-the byte cap or runs its full length reports its measured goodput.
+  - the projected 10-s goodput is known well enough: the relative spread (max - min) / mean of the
+    last `windows` window rates, taken as `spread_to_error` x that spread of uncertainty on the rate
+    and weighted by the share of the 10 s still to come, is at most `max_projection_error`.
+    Early on this asks for a steady rate (spread <= 7 % at 1.5 s); later it tolerates the sawtooth of
+    a lossy path, whose remaining seconds weigh less and less.
+It then reports the projected 10-s goodput: the bytes moved so far plus the mean rate of those windows
+for the rest of the 10 s, over 10 s, so that an early stop reads what the full test would have read
+(ramp-up included) and stays comparable with full tests and with other ndt7 clients. A subtest that
+reaches the byte cap or runs its full length reports its measured goodput.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ class StopRule:
     sample_interval_seconds: float = 0.1
     min_window_seconds: float = 0.25
     windows: int = 6
-    max_spread: float = 0.08
+    spread_to_error: float = 0.25
+    max_projection_error: float = 0.015
     min_seconds: float = 1.5
     min_rtts: int = 10
+    runtime_seconds: float = DEFAULT_RUNTIME_SECONDS
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,11 @@ class RateEstimator:
         at = [self._bytes_at(t) for t in edges]
         rates = [(at[k] - at[k + 1]) * 8 / self.window for k in range(self.rule.windows)]
         mean = sum(rates) / len(rates)
-        if mean <= 0 or (max(rates) - min(rates)) / mean > self.rule.max_spread:
+        if mean <= 0:
+            return None
+        remaining = max(self.rule.runtime_seconds - now, 0.0) / self.rule.runtime_seconds
+        error = (max(rates) - min(rates)) / mean * self.rule.spread_to_error * remaining
+        if error > self.rule.max_projection_error:
             return None
         return Stable(now, mean, self.bytes[-1])
 

@@ -90,12 +90,19 @@ class _Run:
     last_data: float | None = None        # elapsed seconds at the last binary message received
 
 
-async def run_subtest(server: str, test: str, options: ClientOptions,
-                      on_progress: Callable[[str, float, float], None] | None = None) -> SubtestResult:
-    """Run one subtest against `server` (ws[s]://host:port) and return its result; raise Ndt7Error."""
+def subtest_url(server: str, test: str, options: ClientOptions) -> str:
+    """The URL of a subtest on `server` (ws[s]://host:port), with the byte cap and token as query parameters."""
     query = {spec.MAX_BYTES_PARAMETER: options.max_bytes, spec.TOKEN_PARAMETER: options.token}
     url = f"{server.rstrip('/')}{spec.DOWNLOAD_PATH if test == spec.DOWNLOAD else spec.UPLOAD_PATH}"
-    url += "?" + urlencode({k: v for k, v in query.items() if v is not None}) if any(query.values()) else ""
+    present = {key: value for key, value in query.items() if value is not None}
+    return f"{url}?{urlencode(present)}" if present else url
+
+
+async def run_subtest(server: str, test: str, options: ClientOptions,
+                      on_progress: Callable[[str, float, float], None] | None = None,
+                      url: str | None = None) -> SubtestResult:
+    """Run one subtest against `server` (or at a full `url` a locator handed out); raise Ndt7Error."""
+    url = url or subtest_url(server, test, options)
     wall_start = datetime.now(timezone.utc)
     try:
         async with connect(url, subprotocols=[spec.SUBPROTOCOL], max_size=spec.MAX_MESSAGE_SIZE,

@@ -37,9 +37,11 @@ def test_a_long_rtt_path_waits_ten_rtts():
     assert stable is not None and stable.elapsed >= 3.6       # 6 windows of 2 x 300 ms
 
 
-def test_a_sawtooth_beyond_the_spread_runs_the_full_test():
+def test_a_sawtooth_runs_long_and_still_projects_its_mean():
     estimator = RateEstimator(StopRule(), min_rtt_seconds=0.05)
-    assert feed(estimator, lambda t: 10e6 if int(t * 2) % 2 else 6e6, 10) is None
+    stable = feed(estimator, lambda t: 10e6 if int(t * 2) % 2 else 6e6, 10)
+    assert stable is not None and stable.elapsed >= 8.0
+    assert stable.projected_bps() == pytest.approx(8e6, rel=0.03)
 
 
 def test_the_projection_keeps_the_ramp_up():
