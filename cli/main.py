@@ -1,11 +1,21 @@
-"""The `mektepnet` command: one typer app composed of one sub-app per area."""
+"""The `mektepnet` command: one typer app composed of one sub-app per area.
+
+Every module of this package that defines `app` (a typer.Typer) becomes the sub-command of its name,
+so an area adds a file and nothing else. `demo` is a single command of its own.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import typer
 
-from cli import calendar, demo, ndt7, norms, registry
+import cli
+from cli import demo
 from core import __version__
+
+NOT_AREAS = {"main", "common", "demo", "__main__"}
 
 app = typer.Typer(
     name="mektepnet",
@@ -13,10 +23,10 @@ app = typer.Typer(
     help="MektepNet: school internet and education-platform readiness for Kazakhstan.\n\n"
          "Example: mektepnet demo",
 )
-app.add_typer(registry.app, name="registry")
-app.add_typer(calendar.app, name="calendar")
-app.add_typer(norms.app, name="norms")
-app.add_typer(ndt7.app, name="ndt7")
+for _module in sorted(m.name for m in pkgutil.iter_modules(cli.__path__) if m.name not in NOT_AREAS):
+    _area = importlib.import_module(f"cli.{_module}")
+    if isinstance(getattr(_area, "app", None), typer.Typer):
+        app.add_typer(_area.app, name=_module)
 app.command("demo")(demo.demo)
 
 

@@ -11,11 +11,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.common import console, refuses_bad_input
+from core import __version__
 from core.errors import CoreError
 from core.units import format_bit_rate, format_duration
-from probes.ndt7 import spec
-from core import __version__
 from probes.ndt7 import mlab as mlab_api
+from probes.ndt7 import spec
 from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_test
 from probes.ndt7.records import to_measurement
 from probes.ndt7.server import ServerConfig, serve_forever

@@ -149,6 +149,9 @@ async def _transfer(run: _Run, options: ClientOptions, on_progress) -> None:
             if options.adaptive and (stable := estimator.stable()) is not None:
                 run.stable, run.reason = stable, "stable"
                 stop.set()
+            if elapsed >= spec.MAX_RUNTIME_SECONDS:      # a server that overruns: the spec lets us close
+                run.reason = "full duration"
+                stop.set()
 
     async def receive() -> None:
         async for message in run.ws:

@@ -9,6 +9,7 @@ SUB_COMMANDS = {
     "registry": ["generate", "validate", "summary"],
     "calendar": ["days", "validate"],
     "norms": ["show", "check"],
+    "ndt7": ["serve", "test"],
     "demo": [],
 }
 

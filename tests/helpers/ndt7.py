@@ -19,7 +19,6 @@ def server_thread(config: ServerConfig = ServerConfig(port=0)):
     """A server on loopback in a background thread with its own event loop; yields (server, base URL)."""
     config = replace(config, port=0)
     server = Ndt7Server(config)
-    ready: "asyncio.Future[int]"
     started = threading.Event()
     state: dict = {}
 
