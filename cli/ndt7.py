@@ -17,6 +17,7 @@ from core.units import format_bit_rate, format_duration
 from probes.ndt7 import mlab as mlab_api
 from probes.ndt7 import spec
 from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_test
+from probes.context import ProbeContext
 from probes.ndt7.records import to_measurement
 from probes.ndt7.server import ServerConfig, serve_forever
 
@@ -98,7 +99,8 @@ def test_command(
         results = asyncio.run(_with_progress(subtests, quiet=as_json))
     except Ndt7Error as exc:
         raise CoreError.one("ndt7", "--server", server or locate_url, str(exc)) from None
-    records = [to_measurement(r, school_id, probe_id, clock_offset_seconds=None) for r in results]
+    context = ProbeContext(school_id, probe_id)
+    records = [to_measurement(r, context) for r in results]
     if as_json:
         print(json.dumps([record.model_dump(mode="json") for record in records], indent=2))
         return

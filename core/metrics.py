@@ -79,6 +79,43 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "ndt7 requests refused before the test: busy, rate_limited, bad_request, unauthorized."),
     MetricSpec("mektepnet_ndt7_tests_in_progress", _G, (),
                "ndt7 subtests running now."),
+    # The school probe's own view (served by the agent on the school LAN).
+    MetricSpec("mektepnet_probe_info", _G, ("school_id", "probe_id", "version", "config_hash"),
+               "The probe agent's identity, version and configuration hash; always 1."),
+    MetricSpec("mektepnet_probe_success", _G, ("kind", "target"),
+               "1 if the latest measurement of this kind and target succeeded, else 0."),
+    MetricSpec("mektepnet_probe_last_measurement_timestamp_seconds", _G, ("kind", "target"),
+               "Unix time the latest measurement of this kind and target ended."),
+    MetricSpec("mektepnet_probe_rtt_seconds", _G, ("target", "method"),
+               "Median RTT of the latest latency train."),
+    MetricSpec("mektepnet_probe_jitter_seconds", _G, ("target", "method"),
+               "Jitter (mean absolute difference of consecutive RTTs) of the latest latency train."),
+    MetricSpec("mektepnet_probe_loss_ratio", _G, ("target", "method"),
+               "Loss ratio (0-1) of the latest latency train."),
+    MetricSpec("mektepnet_probe_dns_resolution_seconds", _G, ("target",),
+               "Time the school's resolver took to answer for the name in the latest lookup."),
+    MetricSpec("mektepnet_probe_http_duration_seconds", _G, ("target",),
+               "Total time of the latest HTTP(S) GET of the platform URL."),
+    MetricSpec("mektepnet_probe_http_status_code", _G, ("target",),
+               "HTTP status of the latest GET of the platform URL."),
+    MetricSpec("mektepnet_probe_throughput_bytes_per_second", _G, ("direction",),
+               "Latest ndt7 goodput measured by the probe, by direction.", from_bits=True),
+    MetricSpec("mektepnet_probe_outbox_records", _G, ("state",),
+               "Records in the probe's outbox: pending upload, or set_aside after a refusal."),
+    MetricSpec("mektepnet_probe_outbox_oldest_age_seconds", _G, (),
+               "Age of the oldest record waiting in the outbox (absent when none waits)."),
+    MetricSpec("mektepnet_probe_uploaded_records_total", _C, ("status",),
+               "Records the collector acknowledged since the agent started: accepted, duplicate, rejected."),
+    MetricSpec("mektepnet_probe_upload_failures_total", _C, ("reason",),
+               "Failed upload attempts since start: network, server, busy, unauthorized, refused, bad_answer."),
+    MetricSpec("mektepnet_probe_data_used_bytes", _G, (),
+               "Bytes spent on throughput tests today (Asia/Almaty)."),
+    MetricSpec("mektepnet_probe_data_budget_bytes", _G, (),
+               "The daily data budget for throughput tests."),
+    MetricSpec("mektepnet_probe_clock_offset_seconds", _G, (),
+               "Probe clock minus the collector's clock (absent while unknown)."),
+    MetricSpec("mektepnet_probe_clock_known", _G, ("source",),
+               "1 when the probe knows its clock offset (source collector-date or ntp), 0 when unknown."),
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}
@@ -104,6 +141,18 @@ def instrument(name: str, registry, buckets: tuple[float, ...] | None = None):
         return prometheus_client.Gauge(spec.name, spec.help, spec.labels, registry=registry)
     kwargs = {"buckets": buckets} if buckets else {}
     return prometheus_client.Histogram(spec.name, spec.help, spec.labels, registry=registry, **kwargs)
+
+
+def family(name: str):
+    """An empty prometheus_client metric family for a catalogued metric, for custom collectors' collect()."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    spec = metric(name)
+    if spec.type is MetricType.COUNTER:
+        return CounterMetricFamily(spec.name, spec.help, labels=spec.labels)
+    if spec.type is MetricType.GAUGE:
+        return GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+    raise ValueError(f"{name}: histograms are instrumented, not built by collectors")
 
 
 def markdown() -> str:

@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from core.measurement import Kind, Measurement
 from probes.ndt7.client import ClientOptions, Ndt7Error, run_subtest, run_test
+from probes.context import ProbeContext
 from probes.ndt7.records import to_measurement
 from probes.ndt7.server import ServerConfig
 from tests.helpers.cli import run_cli
@@ -44,7 +45,7 @@ def test_the_byte_cap_is_never_exceeded():
 def test_results_become_core_measurements():
     with server_thread(ServerConfig()) as (_, url):
         results = asyncio.run(run_test(url, ClientOptions(max_bytes=5_000_000)))
-    records = [to_measurement(r, "KZ-002", "probe-1", clock_offset_seconds=0.2) for r in results]
+    records = [to_measurement(r, ProbeContext("KZ-002", "probe-1")) for r in results]
     assert [r.kind for r in records] == [Kind.DOWNLOAD, Kind.UPLOAD]
     again = [Measurement.model_validate_json(r.model_dump_json()) for r in records]
     assert again == records

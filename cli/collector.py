@@ -1,0 +1,121 @@
+"""`mektepnet collector`: the centre's ingest API, enrolment codes and probe tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cli.common import console, refuses_bad_input
+from collectors import enrolment
+from collectors.api import IngestSettings, config_document
+from collectors.server import CollectorConfig, serve as serve_collector
+from collectors.store import Store
+from core.errors import CoreError
+from core.school import SCHOOL_ID_PATTERN
+
+app = typer.Typer(no_args_is_help=True, help="The centre: ingest API, enrolment, probe tokens.")
+
+DB_HELP = "SQLite database file of the collector (created if absent)."
+
+
+@app.command()
+@refuses_bad_input
+def serve(
+    db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for all)."),
+    port: int = typer.Option(8443, "--port", help="TCP port; 0 picks a free one."),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: serve https://."),
+    tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
+    probe_config: Path = typer.Option(None, "--probe-config", help="YAML sections served to probes (jobs, "
+                                      "throughput, modules, upload); its hash is the config version."),
+    max_clock_offset: float = typer.Option(120.0, "--max-clock-offset", help="Seconds of probe clock error "
+                                           "beyond which results are kept but quarantined."),
+) -> None:
+    """Serve the ingest API (OpenAPI at /docs) for school probes.
+
+    Example: mektepnet collector serve --db /var/lib/mektepnet/collector.sqlite3 --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem
+    """
+    if (tls_cert is None) != (tls_key is None):
+        raise CoreError.one("command line", "--tls-key" if tls_cert else "--tls-cert", None,
+                            "--tls-cert and --tls-key go together")
+    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key), ("--probe-config", probe_config)):
+        if path is not None and not path.is_file():
+            raise CoreError.one("command line", option, str(path), "no such file")
+    if max_clock_offset <= 0:
+        raise CoreError.one("command line", "--max-clock-offset", max_clock_offset, "must be positive seconds")
+    config_document(probe_config)
+    config = CollectorConfig(db=db, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
+                             ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config))
+    try:
+        asyncio.run(serve_collector(config, announce=lambda text: console.print(text, highlight=False)))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        raise CoreError.one("command line", "--port", port, f"cannot listen on {host}:{port}: {exc}") from None
+
+
+@app.command("enroll-code")
+@refuses_bad_input
+def enroll_code(
+    school_id: str = typer.Option(..., "--school-id", help="The school the probe will belong to."),
+    db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP),
+    valid_days: float = typer.Option(14, "--valid-days", help="Days before the code expires."),
+) -> None:
+    """Issue a one-time enrolment code for a school's probe (stored hashed; shown once).
+
+    Example: mektepnet collector enroll-code --school-id KZ-ALM-0042 --db collector.sqlite3
+    """
+    import re
+
+    if not re.fullmatch(SCHOOL_ID_PATTERN, school_id):
+        raise CoreError.one("command line", "--school-id", school_id, f"must match {SCHOOL_ID_PATTERN}")
+    if valid_days <= 0:
+        raise CoreError.one("command line", "--valid-days", valid_days, "must be positive")
+    store = Store(db)
+    try:
+        print(enrolment.issue_code(store, school_id, valid_days * 86400))
+    finally:
+        store.close()
+
+
+@app.command("probes")
+@refuses_bad_input
+def probes(db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP)) -> None:
+    """List enrolled probes, their token expiry and when they were last seen.
+
+    Example: mektepnet collector probes --db collector.sqlite3
+    """
+    store = Store(db)
+    try:
+        table = Table("probe", "school", "token expires", "revoked", "last seen")
+        for probe in store.probes():
+            table.add_row(probe.probe_id, probe.school_id, _when(probe.token_expires_at), _when(probe.revoked_at),
+                          _when(probe.last_seen_at))
+        console.print(table)
+    finally:
+        store.close()
+
+
+@app.command("revoke")
+@refuses_bad_input
+def revoke(probe_id: str = typer.Argument(..., help="The probe whose token to revoke."),
+           db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP)) -> None:
+    """Revoke a probe's token at once (the probe must enrol again).
+
+    Example: mektepnet collector revoke p-kz-alm-0042-1a2b3c --db collector.sqlite3
+    """
+    store = Store(db)
+    try:
+        if not store.revoke(probe_id, datetime.now(timezone.utc).timestamp()):
+            raise CoreError.one("command line", "probe_id", probe_id, "no such probe")
+        console.print(f"revoked {probe_id}")
+    finally:
+        store.close()
+
+
+def _when(timestamp: float | None) -> str:
+    return "-" if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,180 @@
+"""`mektepnet probe`: the school agent — enrol it, run it, run every prober once, see its state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cli.common import console, refuses_bad_input
+from core.errors import CoreError
+from core.measurement import Measurement
+from core.units import format_bit_rate, format_duration
+from probes.agent import STATUS_KEY, outbox_path, run_agent, run_once
+from probes.config import load_config
+from probes.identity import enroll as enroll_probe, load_credentials
+from probes.outbox import Outbox
+
+app = typer.Typer(no_args_is_help=True, help="The school probe agent.")
+
+CONFIG_HELP = "Probe configuration (YAML); see deploy/probe.example.yaml."
+
+
+@app.command()
+@refuses_bad_input
+def enroll(
+    collector: str = typer.Option(..., "--collector", help="Collector base URL (https://...)."),
+    school_id: str = typer.Option(..., "--school-id", help="This school's id in the registry."),
+    enrollment_code: str = typer.Option(..., "--enrollment-code", help="One-time code from the ministry."),
+    state_dir: Path = typer.Option(Path("/var/lib/mektepnet-probe"), "--state-dir", help="Where the credential goes."),
+    ca_file: Path = typer.Option(None, "--ca-file", help="CA bundle that signed the collector's certificate."),
+) -> None:
+    """Enrol this probe: trade the one-time code for a per-probe credential, stored in --state-dir.
+
+    Example: mektepnet probe enroll --collector https://collector.edu.kz --school-id KZ-ALM-0042 --enrollment-code KQ4T-M2ZP-7XWA-RB3D
+    """
+    from probes.config import ProbeConfig
+
+    ProbeConfig(collector=collector, school_id=school_id)        # the same checks as the agent's file
+    credentials = asyncio.run(enroll_probe(collector.rstrip("/"), school_id, enrollment_code, state_dir, ca_file))
+    console.print(f"enrolled as probe [bold]{credentials.probe_id}[/bold] of {credentials.school_id}; "
+                  f"token valid until {credentials.expires_at:%Y-%m-%d}; credential in {state_dir}")
+
+
+@app.command()
+@refuses_bad_input
+def once(
+    config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the Measurement records as JSON."),
+    throughput: bool = typer.Option(True, "--throughput/--no-throughput", help="Include one ndt7 test."),
+) -> None:
+    """Run every configured prober once on each of its targets and print the results (nothing is uploaded).
+
+    Example: mektepnet probe once --config /etc/mektepnet/probe.yaml --no-throughput
+    """
+    settings = load_config(config)
+    credentials = load_credentials(settings.state_dir)
+    results = asyncio.run(run_once(settings, credentials.probe_id if credentials else "local", throughput))
+    if as_json:
+        print(json.dumps([record.model_dump(mode="json") for record in results], indent=2))
+        return
+    console.print(results_table(results))
+
+
+@app.command()
+@refuses_bad_input
+def run(config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
+    """Run the agent: measure on schedule, keep every result in the outbox, upload it (stops on SIGTERM).
+
+    Example: mektepnet probe run --config /etc/mektepnet/probe.yaml
+    """
+    settings = load_config(config)
+    credentials = load_credentials(settings.state_dir)
+    if credentials is None:
+        raise CoreError.one(config, "state_dir", str(settings.state_dir),
+                            "no credential there: run 'mektepnet probe enroll' first")
+    if credentials.school_id != settings.school_id:
+        raise CoreError.one(config, "school_id", settings.school_id,
+                            f"the credential in {settings.state_dir} belongs to {credentials.school_id}")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_agent(settings, credentials, stop, announce=lambda text: console.print(text, highlight=False))
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        raise CoreError.one(config, "metrics_address", settings.metrics_address, f"cannot listen: {exc}") from None
+
+
+@app.command()
+@refuses_bad_input
+def status(config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
+           as_json: bool = typer.Option(False, "--json", help="Print the snapshot as JSON.")) -> None:
+    """Summarise the agent's state: identity, outbox, uploads, clock, data used, latest results.
+
+    Example: mektepnet probe status --config /etc/mektepnet/probe.yaml
+    """
+    settings = load_config(config)
+    path = outbox_path(settings.state_dir)
+    if not path.exists():
+        raise CoreError.one(config, "state_dir", str(settings.state_dir), "no outbox there: the agent never ran")
+    outbox = Outbox(path, read_only=True)
+    try:
+        pending, aside = outbox.depth()
+        snapshot = outbox.get(STATUS_KEY, {}) or {}
+        age = outbox.oldest_pending_age_seconds()
+        reasons = outbox.set_aside_reasons(5)
+    finally:
+        outbox.close()
+    if as_json:
+        print(json.dumps({"pending": pending, "set_aside": aside, "oldest_pending_seconds": age,
+                          "set_aside_reasons": reasons, **snapshot}, indent=2))
+        return
+    console.print(status_text(snapshot, pending, aside, age, reasons))
+    if snapshot.get("last"):
+        table = Table("kind", "target", "ended", "method", "result")
+        for item in snapshot["last"]:
+            table.add_row(item["kind"], item["target"], item["end"][:19], item["method"],
+                          f"[red]{item['error']}[/red]" if item["error"] else _summary(item["kind"], item["values"]))
+        console.print(table)
+
+
+def status_text(snapshot: dict, pending: int, aside: int, age: float | None, reasons: list) -> str:
+    """The human summary above the results table."""
+    def when(timestamp):
+        return "never" if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%S UTC")
+
+    offset = snapshot.get("clock_offset_seconds")
+    lines = [
+        f"probe [bold]{snapshot.get('probe_id', '?')}[/bold] of {snapshot.get('school_id', '?')}, "
+        f"version {snapshot.get('version', '?')}, config {snapshot.get('config_hash', '?')} "
+        f"(collector version {snapshot.get('config_version') or '-'})",
+        f"status written {when(snapshot.get('written_at'))}; agent started {when(snapshot.get('started_at'))}",
+        f"outbox: {pending} pending" + (f" (oldest {format_duration(age)})" if age is not None else "")
+        + f", {aside} set aside",
+        f"uploads: {snapshot.get('uploaded', {})}; failures {snapshot.get('upload_failures', {})}; "
+        f"last success {when(snapshot.get('last_upload_at'))}",
+        f"clock: " + ("unknown" if offset is None else f"offset {offset:+.3f} s") + f" ({snapshot.get('clock_source')})",
+        f"data used today: {snapshot.get('data_used_bytes', 0) / 1e6:.1f} MB of "
+        f"{snapshot.get('data_budget_bytes', 0) / 1e6:.0f} MB",
+    ]
+    if snapshot.get("config_error"):
+        lines.append(f"[red]{snapshot['config_error']}[/red]")
+    lines += [f"[yellow]set aside[/yellow] {measurement_id}: {reason}" for measurement_id, reason in reasons]
+    return "\n".join(lines)
+
+
+def results_table(results: list[Measurement]) -> Table:
+    """One row per record: kind, target, method and the main figures or the error."""
+    table = Table("kind", "target", "method", "result")
+    for record in results:
+        shown = f"[red]{record.error}[/red]" if record.error else _summary(record.kind.value, record.values)
+        table.add_row(record.kind.value, record.target, record.method, shown)
+    return table
+
+
+def _summary(kind: str, values: dict[str, float]) -> str:
+    def seconds(name):
+        return f"{values[name] * 1000:.1f} ms" if name in values else "-"
+
+    if kind == "latency":
+        return (f"rtt {seconds('rtt_median_seconds')} (min {seconds('rtt_min_seconds')}, p95 "
+                f"{seconds('rtt_p95_seconds')}), jitter {seconds('jitter_seconds')}, "
+                f"loss {values.get('loss_ratio', 0):.0%}")
+    if kind == "dns":
+        return f"{seconds('resolution_seconds')}"
+    if kind == "http":
+        return f"HTTP {values.get('status_code', 0):.0f} in {seconds('total_seconds')}, {values.get('body_bytes', 0):.0f} B"
+    if kind in ("download", "upload"):
+        return format_bit_rate(values.get("throughput_bps", 0))
+    return ", ".join(f"{name}={value:g}" for name, value in values.items())

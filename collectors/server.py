@@ -1,0 +1,56 @@
+"""Running the collector: the ingest API on uvicorn (TLS optional), announcing where it listens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from collectors.api import IngestSettings, create_app
+from collectors.store import Store
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """Where the collector listens, its database and TLS files, and the ingest bounds."""
+
+    db: Path
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+
+
+async def serve(config: CollectorConfig, announce: Callable[[str], None] = print,
+                stop: asyncio.Event | None = None) -> None:
+    """Serve until cancelled or `stop` is set; announce the URL once listening (port 0 picks a free one)."""
+    store = Store(config.db)
+    uv_config = uvicorn.Config(create_app(store, config.ingest), host=config.host, port=config.port,
+                               ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key, log_level="warning",
+                               access_log=False, lifespan="off", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(uv_config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                await task
+                raise OSError(f"cannot listen on {config.host}:{config.port}")
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        scheme = "https" if config.tls_cert else "http"
+        announce(f"collector listening on {scheme}://{config.host}:{port} (database {config.db})")
+        if stop is None:
+            await task
+        else:
+            await stop.wait()
+            server.should_exit = True
+            await task
+    finally:
+        if not task.done():
+            server.should_exit = True
+            await asyncio.gather(task, return_exceptions=True)
+        store.close()

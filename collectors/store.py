@@ -1,0 +1,168 @@
+"""The measurement store: the system of record behind one small interface (SQLite now; PostgreSQL joins it).
+
+Idempotent on measurement id: storing a record twice acknowledges it as a duplicate. Probes,
+their hashed tokens and one-time enrolment codes live in the same database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.measurement import Measurement
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE measurements (
+        measurement_id TEXT PRIMARY KEY,
+        school_id TEXT NOT NULL,
+        probe_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        start_ts REAL NOT NULL,
+        end_ts REAL NOT NULL,
+        clock_offset_seconds REAL,
+        quarantined INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        received_at REAL NOT NULL
+    );
+    CREATE INDEX measurements_school_kind_end ON measurements (school_id, kind, end_ts);
+    CREATE TABLE probes (
+        probe_id TEXT PRIMARY KEY,
+        school_id TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        token_expires_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        revoked_at REAL,
+        last_seen_at REAL
+    );
+    CREATE TABLE enrolment_codes (
+        code_hash TEXT PRIMARY KEY,
+        school_id TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class ProbeRecord:
+    """A probe as the store knows it."""
+
+    probe_id: str
+    school_id: str
+    token_expires_at: float
+    revoked_at: float | None
+    last_seen_at: float | None
+
+
+class Store:
+    """A SQLite store at `path`; safe to share between threads (one connection under a lock)."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                self._db.executescript(f"BEGIN; {script}; INSERT INTO schema_version VALUES ({version}); COMMIT;")
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def insert(self, measurements: Iterable[Measurement], quarantined: Iterable[bool]) -> list[bool]:
+        """Store records in one transaction; per record True if new, False if its id was already stored."""
+        now = time.time()
+        outcome: list[bool] = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for m, held in zip(measurements, quarantined):
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
+                         m.end.timestamp(), m.clock_offset_seconds, int(held), m.model_dump_json(), now))
+                    outcome.append(cursor.rowcount == 1)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return outcome
+
+    def measurement_ids(self, school_id: str | None = None) -> list[str]:
+        """Every stored measurement id (of one school)."""
+        with self._lock:
+            if school_id is None:
+                rows = self._db.execute("SELECT measurement_id FROM measurements").fetchall()
+            else:
+                rows = self._db.execute("SELECT measurement_id FROM measurements WHERE school_id = ?",
+                                        (school_id,)).fetchall()
+        return [row[0] for row in rows]
+
+    def count(self, quarantined: bool | None = None) -> int:
+        """How many measurements are stored (only quarantined ones, or only trusted ones)."""
+        query = "SELECT count(*) FROM measurements"
+        with self._lock:
+            if quarantined is None:
+                return self._db.execute(query).fetchone()[0]
+            return self._db.execute(query + " WHERE quarantined = ?", (int(quarantined),)).fetchone()[0]
+
+    def add_enrolment_code(self, code_hash: str, school_id: str, expires_at: float) -> None:
+        """Remember a one-time enrolment code (hashed)."""
+        with self._lock:
+            self._db.execute("INSERT INTO enrolment_codes VALUES (?, ?, ?, NULL)", (code_hash, school_id, expires_at))
+
+    def use_enrolment_code(self, code_hash: str, school_id: str, now: float) -> bool:
+        """Spend a code for `school_id`: True once, if it exists, is unused and has not expired."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ? AND school_id = ? AND used_at IS NULL "
+                "AND expires_at > ?", (now, code_hash, school_id, now))
+            return cursor.rowcount == 1
+
+    def add_probe(self, probe_id: str, school_id: str, token_hash: str, expires_at: float) -> None:
+        """Register a probe with its (hashed) token."""
+        with self._lock:
+            self._db.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                             (probe_id, school_id, token_hash, expires_at, time.time()))
+
+    def replace_token(self, probe_id: str, token_hash: str, expires_at: float) -> None:
+        """Rotate a probe's token: the old one stops working at once."""
+        with self._lock:
+            self._db.execute("UPDATE probes SET token_hash = ?, token_expires_at = ? WHERE probe_id = ?",
+                             (token_hash, expires_at, probe_id))
+
+    def revoke(self, probe_id: str, now: float) -> bool:
+        """Revoke a probe's token; False if no such probe."""
+        with self._lock:
+            return self._db.execute("UPDATE probes SET revoked_at = ? WHERE probe_id = ?", (now, probe_id)).rowcount == 1
+
+    def probe_by_token(self, token_hash: str, now: float) -> ProbeRecord | None:
+        """The probe holding this token, if the token is valid (known, not expired, not revoked)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at FROM probes "
+                "WHERE token_hash = ? AND revoked_at IS NULL AND token_expires_at > ?", (token_hash, now)).fetchone()
+            if row is not None:
+                self._db.execute("UPDATE probes SET last_seen_at = ? WHERE probe_id = ?", (now, row[0]))
+        return ProbeRecord(*row) if row else None
+
+    def probes(self) -> list[ProbeRecord]:
+        """Every enrolled probe."""
+        with self._lock:
+            rows = self._db.execute("SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at "
+                                    "FROM probes ORDER BY probe_id").fetchall()
+        return [ProbeRecord(*row) for row in rows]

@@ -1,0 +1,218 @@
+"""The school probe agent: scheduler → outbox → uploader, its own /metrics, and configuration updates.
+
+Every result is committed to the outbox before anything else sees it. When an acknowledgement
+carries a new configuration version the agent fetches the configuration, validates it over the
+local file and restarts its scheduler with it; a configuration it cannot accept is logged and the
+running one kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from pydantic import ValidationError
+
+from core import __version__
+from core.measurement import Measurement
+from core.school_calendar import SchoolCalendar
+from probes.clock import Clock
+from probes.config import ProbeConfig
+from probes.context import ProbeContext
+from probes.host import default_interface, link_type
+from probes.identity import Credentials
+from probes.outbox import Outbox
+from probes.scheduler import DataBudget, Scheduler, local_now
+from probes.uploader import Uploader, http_client
+
+OUTBOX_FILE = "outbox.sqlite3"
+REMOTE_CONFIG_FILE = "remote-config.json"
+STATUS_KEY = "status"
+log = logging.getLogger("mektepnet.probe")
+
+
+def probe_context(config: ProbeConfig, probe_id: str, clock: Clock) -> ProbeContext:
+    """The context of every record: interface, wired or Wi-Fi, configuration hash."""
+    interface = config.interface or default_interface()
+    return ProbeContext(config.school_id, probe_id, clock, {
+        "interface": interface or "", "link": link_type(interface), "config_hash": config.digest()})
+
+
+def effective_config(local: ProbeConfig, remote: dict | None) -> ProbeConfig:
+    """The local file with the collector's sections (jobs, throughput, modules, upload) laid over it."""
+    if not remote:
+        return local
+    merged = local.model_dump(mode="json")
+    for section in ("jobs", "throughput", "modules", "upload"):
+        if section in remote:
+            if isinstance(remote[section], dict) and isinstance(merged.get(section), dict):
+                merged[section] = {**merged[section], **remote[section]}
+            else:
+                merged[section] = remote[section]
+    return ProbeConfig.model_validate(merged)
+
+
+@dataclass
+class LastResults:
+    """The latest record per (kind, target), for /metrics and `probe status`."""
+
+    by_key: dict[tuple[str, str], Measurement] = field(default_factory=dict)
+
+    def add(self, measurements: list[Measurement]) -> None:
+        """Remember the latest records."""
+        for measurement in measurements:
+            self.by_key[(measurement.kind.value, measurement.target)] = measurement
+
+
+class Agent:
+    """One probe: `run(stop)` measures and uploads until `stop` is set."""
+
+    def __init__(self, config: ProbeConfig, credentials: Credentials, calendar: SchoolCalendar | None = None,
+                 clock: Clock | None = None):
+        self.local_config = config
+        self.credentials = credentials
+        self.calendar = calendar or SchoolCalendar.load()
+        self.clock = clock or Clock()
+        self.outbox = Outbox(config.state_dir / OUTBOX_FILE)
+        self.config = effective_config(config, self._stored_remote())
+        self.context = probe_context(self.config, credentials.probe_id, self.clock)
+        self.last = LastResults()
+        self.started = time.time()
+        self.config_error: str | None = None
+        self._new_version: str | None = None
+        self._restart = asyncio.Event()
+        self.uploader: Uploader | None = None
+
+    def record(self, measurements: list[Measurement]) -> None:
+        """The sink of every prober: commit to the outbox first, then tell the uploader and the local view."""
+        if not measurements:
+            return
+        self.outbox.add(measurements)
+        self.last.add(measurements)
+        if self.uploader is not None:
+            self.uploader.wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Measure and upload until `stop`; the outbox is closed on return."""
+        async with http_client(self.local_config.ca_file, self.config.upload.timeout_seconds) as client:
+            self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
+                                     self.clock, client, on_config_version=self._config_changed)
+            self.uploader.stats.config_version = self.credentials.config_version or None
+            upload = asyncio.create_task(self.uploader.run(stop))
+            status = asyncio.create_task(self._keep_status(stop))
+            try:
+                while not stop.is_set():
+                    restart = self._restart = asyncio.Event()
+                    scheduler = Scheduler(self.config, self.context, self.record,
+                                          DataBudget(self.outbox, self.config.throughput.daily_budget_bytes),
+                                          self.calendar)
+                    either = asyncio.Event()
+                    relay = [asyncio.create_task(_relay(event, either)) for event in (stop, restart)]
+                    await scheduler.run(either)
+                    for task in relay:
+                        task.cancel()
+                    if self._new_version is not None and not stop.is_set():
+                        await self._apply_remote(client)
+            finally:
+                await asyncio.gather(upload, status, return_exceptions=True)
+                self.write_status()
+                self.outbox.close()
+
+    def _config_changed(self, version: str) -> None:
+        self._new_version = version
+        self._restart.set()
+
+    async def _apply_remote(self, client: httpx.AsyncClient) -> None:
+        version, self._new_version = self._new_version, None
+        try:
+            answer = await client.get(f"{self.local_config.collector}/api/v1/probe/config",
+                                      headers={"Authorization": f"Bearer {self.credentials.token}"})
+            answer.raise_for_status()
+            remote = answer.json().get("config", {})
+            config = effective_config(self.local_config, remote)
+        except (httpx.HTTPError, ValueError, ValidationError) as exc:
+            self.config_error = f"configuration {version} not applied: {exc}"
+            log.error(self.config_error)
+            return
+        (self.local_config.state_dir / REMOTE_CONFIG_FILE).write_text(json.dumps(remote), encoding="utf-8")
+        self.config, self.config_error = config, None
+        self.context = probe_context(config, self.credentials.probe_id, self.clock)
+        log.info("configuration %s applied (hash %s)", version, config.digest())
+
+    def _stored_remote(self) -> dict | None:
+        path = self.local_config.state_dir / REMOTE_CONFIG_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    async def _keep_status(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.write_status()
+            try:
+                await asyncio.wait_for(stop.wait(), 15)
+            except TimeoutError:
+                pass
+
+    def write_status(self) -> None:
+        """Store a snapshot for `mektepnet probe status` (which may run while the agent does)."""
+        today = local_now(self.clock).date()
+        stats = self.uploader.stats if self.uploader else None
+        self.outbox.put(STATUS_KEY, {
+            "written_at": time.time(), "started_at": self.started, "version": __version__,
+            "probe_id": self.credentials.probe_id, "school_id": self.credentials.school_id,
+            "config_hash": self.config.digest(), "config_version": stats.config_version if stats else None,
+            "config_error": self.config_error,
+            "clock_offset_seconds": self.clock.offset_seconds(), "clock_source": self.clock.source(),
+            "data_used_bytes": DataBudget(self.outbox, 0).used(today),
+            "data_budget_bytes": self.config.throughput.daily_budget_bytes,
+            "uploaded": stats.records if stats else {}, "upload_failures": stats.failures if stats else {},
+            "last_upload_at": stats.last_success if stats else None,
+            "last": [{"kind": kind, "target": target, "end": m.end.isoformat(), "error": m.error,
+                      "method": m.method, "values": m.values} for (kind, target), m in sorted(self.last.by_key.items())],
+        })
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
+def outbox_path(state_dir: Path) -> Path:
+    """Where the agent keeps its outbox."""
+    return state_dir / OUTBOX_FILE
+
+
+async def run_agent(config: ProbeConfig, credentials: Credentials, stop: asyncio.Event,
+                    announce=lambda text: None) -> None:
+    """Run the agent with its /metrics until `stop` is set (the CLI sets it on SIGTERM and SIGINT)."""
+    from probes.metrics import serve_metrics
+
+    agent = Agent(config, credentials)
+    server = serve_metrics(agent, config.metrics_address) if config.metrics_address else None
+    announce(f"probe {credentials.probe_id} of {credentials.school_id}: uploading to {config.collector}"
+             + (f", metrics on http://{config.metrics_address}/metrics" if server else ""))
+    try:
+        await agent.run(stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+
+
+async def run_once(config: ProbeConfig, probe_id: str, throughput: bool = True) -> list[Measurement]:
+    """Every configured job's prober once on each of its targets, then one ndt7 test if servers are set."""
+    from probes.probers import run_prober
+
+    context = probe_context(config, probe_id, Clock())
+    results: list[Measurement] = []
+    for job in config.jobs:
+        for target in job.targets:
+            results += await run_prober(job.prober, target, config.modules, context)
+    if throughput and config.modules.ndt7.servers:
+        results += await run_prober("ndt7", "auto", config.modules, context)
+    return results

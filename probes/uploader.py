@@ -1,0 +1,171 @@
+"""Sending the outbox to the collector: batches over HTTPS with the probe's token, idempotent ids.
+
+Retries use exponential backoff with full jitter, `Retry-After` is honoured, and only what the
+collector acknowledged leaves the outbox. A batch refused as a whole with a 4xx is set aside with
+the reason (except 401/403, a credential problem that enrolment fixes, and 413, answered by halving
+the batch). Every answer's `Date` header teaches the probe its clock offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import httpx
+from pydantic import ValidationError
+
+from core.batch import BatchAck, RecordStatus
+from probes.clock import Clock
+from probes.config import UploadSettings
+from probes.identity import Credentials, tls_context
+from probes.outbox import Outbox
+
+log = logging.getLogger("mektepnet.probe.upload")
+
+
+@dataclass
+class UploadStats:
+    """What the uploader has done since start: records by status, failures by reason, last success."""
+
+    records: dict[str, int] = field(default_factory=lambda: {status.value: 0 for status in RecordStatus})
+    failures: dict[str, int] = field(default_factory=dict)
+    last_success: float | None = None
+    config_version: str | None = None
+
+    def fail(self, reason: str) -> None:
+        """Count one failed attempt."""
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+
+
+@dataclass
+class Uploader:
+    """Drains `outbox` to `collector`; `wake` is set when new records arrive."""
+
+    collector: str
+    credentials: Credentials
+    outbox: Outbox
+    settings: UploadSettings
+    clock: Clock
+    client: httpx.AsyncClient
+    stats: UploadStats = field(default_factory=UploadStats)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    on_config_version: Callable[[str], None] | None = None
+    _batch_records: int = 0
+    _failures: int = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Upload until `stop` is set; returns within one request timeout of it."""
+        self._batch_records = self.settings.batch_records
+        await _wait(stop, random.uniform(0, min(5.0, self.settings.interval_seconds)))   # fleets never start together
+        while not stop.is_set():
+            delay = await self.upload_once()
+            if delay is None:
+                continue
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait())]
+            if delay >= self.settings.interval_seconds or self._failures == 0:
+                waiters.append(asyncio.ensure_future(self.wake.wait()))
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def upload_once(self) -> float | None:
+        """Send one batch; return None to send the next at once, else the seconds to wait."""
+        pending = self.outbox.oldest(self._batch_records)
+        if not pending:
+            return self.settings.interval_seconds
+        batch = {"schema_version": 1, "batch_id": str(uuid.uuid4()), "probe_id": self.credentials.probe_id,
+                 "school_id": self.credentials.school_id, "sent_at": datetime.now(timezone.utc).isoformat(),
+                 "measurements": [body for _, body in pending]}
+        sent = time.monotonic()
+        try:
+            answer = await self.client.post(f"{self.collector}/api/v1/measurements", json=batch,
+                                            headers={"Authorization": f"Bearer {self.credentials.token}"})
+        except httpx.HTTPError as exc:
+            return self._backoff("network", f"{type(exc).__name__}: {exc}")
+        if date := answer.headers.get("date"):
+            self.clock.learn(date, sent, time.monotonic())
+        return self._answered(answer, [measurement_id for measurement_id, _ in pending])
+
+    def _answered(self, answer: httpx.Response, ids: list[uuid.UUID]) -> float | None:
+        status = answer.status_code
+        if status == 200:
+            return self._acknowledged(answer, ids)
+        if status in (429, 503):
+            self.stats.fail("busy")
+            wait = retry_after_seconds(answer.headers.get("retry-after"))
+            return wait if wait is not None else self._backoff("busy", f"HTTP {status}", count=False)
+        if status in (401, 403):
+            return self._backoff("unauthorized", f"HTTP {status}: the credential was refused; enrol again")
+        if status == 413 and self._batch_records > 1:
+            self._batch_records = max(1, self._batch_records // 2)
+            self.stats.fail("too_large")
+            return None
+        if 400 <= status < 500:
+            reason = f"HTTP {status}: {answer.text[:500]}"
+            log.error("collector refused a batch of %d records, set aside: %s", len(ids), reason)
+            self.outbox.set_aside(ids, reason)
+            self.stats.fail("refused")
+            return None
+        return self._backoff("server", f"HTTP {status}")
+
+    def _acknowledged(self, answer: httpx.Response, ids: list[uuid.UUID]) -> float | None:
+        try:
+            ack = BatchAck.model_validate_json(answer.content)
+        except ValidationError as exc:
+            return self._backoff("bad_answer", f"unreadable acknowledgement: {exc.errors()[0]['msg']}")
+        if len(ack.results) != len(ids) or any(r.measurement_id not in (None, ids[r.index]) for r in ack.results):
+            return self._backoff("bad_answer", "acknowledgement does not match the batch")
+        for status, count in self.outbox.settle(ack).items():
+            self.stats.records[status.value] += count
+        for result in ack.results:
+            if result.status is RecordStatus.REJECTED:
+                log.warning("record %s rejected, set aside: %s", result.measurement_id, result.reason)
+        self._failures, self.stats.last_success = 0, time.time()
+        self._batch_records = self.settings.batch_records
+        if ack.config_version != self.stats.config_version:
+            self.stats.config_version = ack.config_version
+            if self.on_config_version is not None:
+                self.on_config_version(ack.config_version)
+        return None
+
+    def _backoff(self, reason: str, detail: str, count: bool = True) -> float:
+        """Full-jitter exponential backoff: uniform(0, min(max, initial × 2^failures))."""
+        if count:
+            self.stats.fail(reason)
+        log.warning("upload failed (%s): %s", reason, detail)
+        ceiling = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** self._failures)
+        self._failures += 1
+        return random.uniform(0, ceiling)
+
+
+def retry_after_seconds(header: str | None, now: float | None = None) -> float | None:
+    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date), or None."""
+    if not header:
+        return None
+    header = header.strip()
+    if header.isdigit():
+        return float(header)
+    try:
+        return max(0.0, parsedate_to_datetime(header).timestamp() - (now or time.time()))
+    except (TypeError, ValueError):
+        return None
+
+
+def http_client(credentials_ca: object, timeout_seconds: float) -> httpx.AsyncClient:
+    """The agent's one HTTP client to the collector (TLS verified against `credentials_ca` or system CAs)."""
+    return httpx.AsyncClient(verify=tls_context(credentials_ca), timeout=timeout_seconds)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
