@@ -181,6 +181,9 @@ async def _transfer(run: _Run, options: ClientOptions, on_progress) -> None:
     for task in [*workers, waiter]:
         task.cancel()
     await asyncio.gather(*workers, waiter, return_exceptions=True)
+    final = read_tcp_info(sock)             # the wire totals at the end, however short the test was
+    if final is not None:
+        run.own_samples.append(final)
     await run.ws.close()
 
 
@@ -190,7 +193,8 @@ def _result(run: _Run, server: str, wall_start: datetime, options: ClientOptions
     own = run.own_samples[-1] if run.own_samples else None
     if run.test == spec.DOWNLOAD:
         measured = run.progress.app_bytes * 8 / elapsed
-        wire = own.bytes_received if own else run.progress.app_bytes
+        # The last kernel sample may predate the end when the server closed first: never below the payload.
+        wire = max(own.bytes_received if own else 0, run.progress.app_bytes)
         sender_rtts = [m.TCPInfo.RTT for m in run.server_messages if m.TCPInfo and m.TCPInfo.RTT]
         retrans = _ratio(last_server.TCPInfo.BytesRetrans, last_server.TCPInfo.BytesSent) if last_server else None
     else:
@@ -198,7 +202,7 @@ def _result(run: _Run, server: str, wall_start: datetime, options: ClientOptions
             measured = last_server.TCPInfo.BytesReceived * 8 / (last_server.TCPInfo.ElapsedTime / 1e6)
         else:
             measured = (own.bytes_acked if own else run.progress.app_bytes) * 8 / elapsed
-        wire = own.bytes_sent if own else run.progress.app_bytes
+        wire = max(own.bytes_sent if own else 0, run.progress.app_bytes)
         sender_rtts = [s.rtt for s in run.own_samples if s.rtt]
         retrans = _ratio(own.bytes_retrans, own.bytes_sent) if own else None
     min_rtts = [s.min_rtt for s in run.own_samples if s.min_rtt]

@@ -1,15 +1,10 @@
 """The ndt7 client against our server on loopback: results, byte cap, records, TLS, the CLI."""
 
 import asyncio
-import datetime as dt
 import json
 import socket
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from core.measurement import Kind, Measurement
 from probes.ndt7.client import ClientOptions, Ndt7Error, run_subtest, run_test
@@ -18,6 +13,7 @@ from probes.ndt7.records import to_measurement
 from probes.ndt7.server import ServerConfig
 from tests.helpers.cli import run_cli
 from tests.helpers.ndt7 import server_process, server_thread
+from tests.helpers.tlsca import TestCA
 
 
 def test_a_test_downloads_then_uploads_and_stops_early_on_a_stable_rate():
@@ -54,28 +50,12 @@ def test_results_become_core_measurements():
     assert records[0].attributes["ndt7_uuid"] == results[0].uuid
 
 
-def make_certificate(directory):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-                   .not_valid_after(now + dt.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress")
-                                                                               .ip_address("127.0.0.1"))]), False)
-                   .sign(key, hashes.SHA256()))
-    cert, key_path = directory / "cert.pem", directory / "key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert, key_path
-
-
 def test_tls_works_with_the_right_ca_and_fails_without(tmp_path):
-    cert, key = make_certificate(tmp_path)
+    ca = TestCA.create(tmp_path)
+    cert, key = ca.issue(tmp_path, "127.0.0.1")
     with server_thread(ServerConfig(tls_cert=cert, tls_key=key)) as (_, url):
         assert url.startswith("wss://")
-        result = asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000, ca_file=cert)))
+        result = asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000, ca_file=ca.cert_file)))
         assert result.app_bytes == 2_000_000
         with pytest.raises(Ndt7Error, match="CERTIFICATE_VERIFY_FAILED"):
             asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000)))

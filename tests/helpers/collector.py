@@ -1,0 +1,70 @@
+"""A real collector for tests: in a thread of this process, or `mektepnet collector serve` as a process."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from collectors import enrolment
+from collectors.server import CollectorConfig, serve
+from collectors.store import Store
+from probes.identity import Credentials, enroll
+from tests.helpers.cli import ROOT
+
+
+@contextmanager
+def collector_thread(config: CollectorConfig):
+    """The collector on a free loopback port, in a background thread; yields its base URL."""
+    config = replace(config, port=0)
+    started, state = threading.Event(), {}
+
+    def announce(text: str) -> None:
+        state["url"] = re.search(r"(https?://\S+)", text).group(1)
+        started.set()
+
+    async def main() -> None:
+        state["loop"], state["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        await serve(config, announce, state["stop"])
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    if not started.wait(15):
+        raise RuntimeError("the collector did not start")
+    try:
+        yield state["url"]
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(15)
+
+
+def collector_process(db: Path, *args: str, namespace: str | None = None, host: str = "127.0.0.1",
+                      port: int = 0) -> tuple[subprocess.Popen, str]:
+    """Start `mektepnet collector serve`; returns the process and its base URL once it listens."""
+    argv = [sys.executable, "-m", "cli", "collector", "serve", "--db", str(db), "--host", host, "--port", str(port),
+            *args]
+    if namespace:
+        argv = ["ip", "netns", "exec", namespace, *argv]
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={"COLUMNS": "300", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    line = process.stdout.readline()
+    match = re.search(r"(https?://[\w.]+:\d+)", line)
+    if not match:
+        process.kill()
+        raise RuntimeError(f"collector did not start: {line} {process.stderr.read()}")
+    return process, match.group(1)
+
+
+def enrolled(url: str, db: Path, school_id: str, state_dir: Path, ca_file: Path | None = None) -> Credentials:
+    """Issue a code in the collector's database and enrol a probe with it, as an operator would."""
+    store = Store(db)
+    try:
+        code = enrolment.issue_code(store, school_id)
+    finally:
+        store.close()
+    return asyncio.run(enroll(url, school_id, code, state_dir, ca_file))
