@@ -24,11 +24,11 @@ class Zone:
     def answer(self, query: bytes) -> bytes:
         """The reply to one query: the A record, or NXDOMAIN."""
         request = DNS(query)
-        name = request.qd.qname.decode().rstrip(".")
+        name = request.qd[0].qname.decode().rstrip(".")
         self.queries.append(name)
         if name in self.records:
             return bytes(DNS(id=request.id, qr=1, aa=1, rd=request.rd, ra=1, qd=request.qd,
-                             an=DNSRR(rrname=request.qd.qname, type="A", ttl=60, rdata=self.records[name])))
+                             an=DNSRR(rrname=request.qd[0].qname, type="A", ttl=60, rdata=self.records[name])))
         return bytes(DNS(id=request.id, qr=1, aa=1, rd=request.rd, ra=1, rcode=3, qd=request.qd))
 
 

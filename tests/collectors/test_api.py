@@ -1,0 +1,143 @@
+"""The ingest API through a real uvicorn server: enrolment, authentication, idempotency, quarantine, bad input."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from collectors import enrolment
+from collectors.server import CollectorConfig
+from collectors.store import Store
+from tests.helpers.collector import collector_thread, enrolled
+from tests.helpers.records import as_json, latency_records
+
+
+@pytest.fixture
+def collector(tmp_path):
+    db = tmp_path / "collector.sqlite3"
+    with collector_thread(CollectorConfig(db=db)) as url:
+        yield url, db
+
+
+def batch(credentials, records):
+    return {"schema_version": 1, "batch_id": str(uuid.uuid4()), "probe_id": credentials.probe_id,
+            "school_id": credentials.school_id, "sent_at": datetime.now(timezone.utc).isoformat(),
+            "measurements": records}
+
+
+def records_for(credentials, count=3, offset=0.1):
+    return as_json(latency_records(credentials.school_id, credentials.probe_id, count, offset))
+
+
+def post(url, credentials, body, token=None):
+    return httpx.post(f"{url}/api/v1/measurements", content=body if isinstance(body, bytes) else json.dumps(body),
+                      headers={"Authorization": f"Bearer {token or credentials.token}",
+                               "Content-Type": "application/json"})
+
+
+def test_enrolment_codes_work_once_and_only_for_their_school(collector, tmp_path):
+    url, db = collector
+    store = Store(db)
+    code = enrolment.issue_code(store, "KZ-001")
+    store.close()
+    wrong_school = httpx.post(f"{url}/api/v1/enroll", json={"school_id": "KZ-002", "enrollment_code": code})
+    first = httpx.post(f"{url}/api/v1/enroll", json={"school_id": "KZ-001", "enrollment_code": code.lower()})
+    again = httpx.post(f"{url}/api/v1/enroll", json={"school_id": "KZ-001", "enrollment_code": code})
+    assert wrong_school.status_code == 403 and "KZ-002" in wrong_school.json()["detail"]
+    assert first.status_code == 201 and first.json()["probe_id"].startswith("p-kz-001-")
+    assert again.status_code == 403
+    assert "date" in first.headers
+    stored = Store(db)
+    assert code not in open(db, "rb").read().decode("latin-1") and len(stored.probes()) == 1
+    stored.close()
+
+
+def test_batches_are_acknowledged_per_record_and_idempotent(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    good = records_for(credentials)
+    bad = dict(good[0], measurement_id=str(uuid.uuid4()), values={"loss_ratio": float("inf")})
+    body = batch(credentials, [*good, bad])
+    first = post(url, credentials, json.dumps(body, allow_nan=True).encode())
+    second = post(url, credentials, body | {"batch_id": str(uuid.uuid4()), "measurements": good})
+    assert first.status_code == 200, first.text
+    statuses = [r["status"] for r in first.json()["results"]]
+    assert statuses == ["accepted"] * 3 + ["rejected"]
+    assert "loss_ratio" in first.json()["results"][3]["reason"]
+    assert [r["status"] for r in second.json()["results"]] == ["duplicate"] * 3
+    store = Store(db)
+    assert store.count() == 3
+    store.close()
+
+
+def test_unknown_clock_and_large_offsets_are_kept_but_quarantined(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    unknown = records_for(credentials, 1, offset=None)
+    skewed = records_for(credentials, 1, offset=3600.0)
+    fine = records_for(credentials, 1, offset=0.3)
+    answer = post(url, credentials, batch(credentials, unknown + skewed + fine))
+    assert [r["status"] for r in answer.json()["results"]] == ["accepted"] * 3
+    store = Store(db)
+    assert store.count(quarantined=True) == 2 and store.count(quarantined=False) == 1
+    store.close()
+
+
+def test_a_result_from_the_future_is_rejected_when_the_clock_was_known(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    [record] = records_for(credentials, 1, offset=0.0)
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    record |= {"start": later.isoformat(), "end": (later + timedelta(seconds=1)).isoformat()}
+    [result] = post(url, credentials, batch(credentials, [record])).json()["results"]
+    assert result["status"] == "rejected" and "in the future" in result["reason"]
+
+
+@pytest.mark.parametrize("case, status, words", [
+    ("no token", 401, "token"),
+    ("unknown token", 401, "token"),
+    ("not json", 400, "not JSON"),
+    ("wrong envelope", 422, "schema_version"),
+    ("another school", 403, "own school"),
+    ("too large", 413, "limit"),
+])
+def test_bad_requests_get_4xx_naming_the_problem(collector, tmp_path, case, status, words):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    body = batch(credentials, records_for(credentials, 1))
+    headers = {"Authorization": f"Bearer {credentials.token}", "Content-Type": "application/json"}
+    content = json.dumps(body).encode()
+    if case == "no token":
+        headers.pop("Authorization")
+    elif case == "unknown token":
+        headers["Authorization"] = "Bearer " + "x" * 43
+    elif case == "not json":
+        content = b"{not json"
+    elif case == "wrong envelope":
+        content = json.dumps(body | {"schema_version": 9}).encode()
+    elif case == "another school":
+        content = json.dumps(body | {"school_id": "KZ-002"}).encode()
+    elif case == "too large":
+        content = b" " * 5_000_000
+    answer = httpx.post(f"{url}/api/v1/measurements", content=content, headers=headers)
+    assert answer.status_code == status and words in json.dumps(answer.json()["detail"])
+    store = Store(db)
+    assert store.count() == 0
+    store.close()
+
+
+def test_tokens_rotate_and_revoke(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    rotated = httpx.post(f"{url}/api/v1/probe/token", headers={"Authorization": f"Bearer {credentials.token}"})
+    new_token = rotated.json()["token"]
+    assert post(url, credentials, batch(credentials, records_for(credentials, 1))).status_code == 401
+    assert post(url, credentials, batch(credentials, records_for(credentials, 1)), new_token).status_code == 200
+    store = Store(db)
+    store.revoke(credentials.probe_id, datetime.now(timezone.utc).timestamp())
+    store.close()
+    assert post(url, credentials, batch(credentials, records_for(credentials, 1)), new_token).status_code == 401
