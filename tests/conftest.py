@@ -19,3 +19,16 @@ def calendar() -> SchoolCalendar:
 def small_registry() -> Registry:
     """Three hand-written schools: KZ-001 city, KZ-002 rural (6-day week), KZ-003 ungraded."""
     return load_registry(FIXTURES / "registry" / "valid.csv")
+
+
+@pytest.fixture
+def network_namespaces():
+    """Root and the network tools that NetworkPath needs (skipped without root; tools required in CI)."""
+    import os
+
+    from tests.helpers.tools import require_tool
+
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    for tool in ("ip", "tc", "iptables", "ethtool", "setpriv"):
+        require_tool(tool)

@@ -1,7 +1,6 @@
 """ndt7 over realistic paths: school <-> router <-> centre namespaces with tbf rate, a delay line and loss."""
 
 import json
-import os
 import sys
 
 import pytest
@@ -13,11 +12,8 @@ from tests.helpers.tools import require_tool
 
 
 @pytest.fixture(autouse=True)
-def network_tools():
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root")
-    for tool in ("ip", "tc", "iptables", "ethtool", "iperf3"):
-        require_tool(tool)
+def network_tools(network_namespaces):
+    require_tool("iperf3")
 
 
 def ndt7_in_school(path: NetworkPath, url: str, *args: str) -> dict[str, Measurement]:
