@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from pydantic import ValidationError
 
 from core import __version__
@@ -28,7 +27,9 @@ from probes.host import default_interface, link_type
 from probes.identity import Credentials
 from probes.outbox import Outbox
 from probes.scheduler import DataBudget, Scheduler, local_now
-from probes.uploader import Uploader, http_client
+from probes.http1 import TRANSPORT_ERRORS, json_request
+from probes.identity import tls_context
+from probes.uploader import Uploader
 
 OUTBOX_FILE = "outbox.sqlite3"
 REMOTE_CONFIG_FILE = "remote-config.json"
@@ -99,43 +100,45 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Measure and upload until `stop`; the outbox is closed on return."""
-        async with http_client(self.local_config.ca_file, self.config.upload.timeout_seconds) as client:
-            self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
-                                     self.clock, client, on_config_version=self._config_changed)
-            self.uploader.stats.config_version = self.credentials.config_version or None
-            upload = asyncio.create_task(self.uploader.run(stop))
-            status = asyncio.create_task(self._keep_status(stop))
-            try:
-                while not stop.is_set():
-                    restart = self._restart = asyncio.Event()
-                    scheduler = Scheduler(self.config, self.context, self.record,
-                                          DataBudget(self.outbox, self.config.throughput.daily_budget_bytes),
-                                          self.calendar)
-                    either = asyncio.Event()
-                    relay = [asyncio.create_task(_relay(event, either)) for event in (stop, restart)]
-                    await scheduler.run(either)
-                    for task in relay:
-                        task.cancel()
-                    if self._new_version is not None and not stop.is_set():
-                        await self._apply_remote(client)
-            finally:
-                await asyncio.gather(upload, status, return_exceptions=True)
-                self.write_status()
-                self.outbox.close()
+        self.tls = tls_context(self.local_config.ca_file)
+        self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
+                                 self.clock, self.tls, on_config_version=self._config_changed)
+        self.uploader.stats.config_version = self.credentials.config_version or None
+        upload = asyncio.create_task(self.uploader.run(stop))
+        status = asyncio.create_task(self._keep_status(stop))
+        try:
+            while not stop.is_set():
+                restart = self._restart = asyncio.Event()
+                scheduler = Scheduler(self.config, self.context, self.record,
+                                      DataBudget(self.outbox, self.config.throughput.daily_budget_bytes),
+                                      self.calendar)
+                either = asyncio.Event()
+                relay = [asyncio.create_task(_relay(event, either)) for event in (stop, restart)]
+                await scheduler.run(either)
+                for task in relay:
+                    task.cancel()
+                if self._new_version is not None and not stop.is_set():
+                    await self._apply_remote()
+        finally:
+            await asyncio.gather(upload, status, return_exceptions=True)
+            self.write_status()
+            self.outbox.close()
 
     def _config_changed(self, version: str) -> None:
         self._new_version = version
         self._restart.set()
 
-    async def _apply_remote(self, client: httpx.AsyncClient) -> None:
+    async def _apply_remote(self) -> None:
         version, self._new_version = self._new_version, None
         try:
-            answer = await client.get(f"{self.local_config.collector}/api/v1/probe/config",
-                                      headers={"Authorization": f"Bearer {self.credentials.token}"})
-            answer.raise_for_status()
-            remote = answer.json().get("config", {})
+            answer = await json_request("GET", f"{self.local_config.collector}/api/v1/probe/config",
+                                        token=self.credentials.token, tls=self.tls,
+                                        timeout_seconds=self.config.upload.timeout_seconds)
+            if answer.status != 200:
+                raise ValueError(f"HTTP {answer.status}")
+            remote = json.loads(answer.body).get("config", {})
             config = effective_config(self.local_config, remote)
-        except (httpx.HTTPError, ValueError, ValidationError) as exc:
+        except (*TRANSPORT_ERRORS, ValidationError) as exc:
             self.config_error = f"configuration {version} not applied: {exc}"
             log.error(self.config_error)
             return

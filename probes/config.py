@@ -19,8 +19,7 @@ from core.batch import MAX_BATCH_RECORDS
 from core.config import load_yaml_model
 from core.school import SchoolId
 from core.schedule import DEFAULT_PLATFORMS, Schedule
-from probes.ndt7.client import DEFAULT_MAX_BYTES
-from probes.ndt7.locator import ServerEntry
+from probes.ndt7.servers import DEFAULT_MAX_BYTES, ServerEntry
 from probes.probers import PROBERS
 
 _DEFAULTS = Schedule()

@@ -22,7 +22,7 @@ RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
 
 async def probe_dns(target: str, module: Module, context: ProbeContext) -> list[Measurement]:
     """Resolve `target` (a name) at the configured resolver; one record with the time and the answer."""
-    from scapy.layers.dns import DNS, DNSQR      # narrow import; see probes/icmp.py
+    from probes.packets import DNS, DNSQR
 
     settings = module.dns
     start = datetime.now(timezone.utc)

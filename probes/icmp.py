@@ -89,8 +89,7 @@ def datagram_allowed(path: Path = PING_GROUP_RANGE) -> bool:
 
 def _raw_train(address: str, settings: IcmpModule) -> Rtts:
     """Raw ICMP with scapy: one batched sr() of the whole train; replies carry kernel receive timestamps."""
-    from scapy.layers.inet import ICMP, IP        # narrow imports: scapy.all costs ~30 MB more
-    from scapy.sendrecv import sr
+    from probes.packets import ICMP, IP, sr
 
     identifier = random.randrange(1, 0xFFFF)      # random: many schools share one carrier NAT
     payload = os.urandom(settings.payload_bytes)

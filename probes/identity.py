@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import CoreError
@@ -64,22 +64,28 @@ def load_credentials(state_dir: Path) -> Credentials | None:
 async def enroll(collector: str, school_id: str, enrollment_code: str, state_dir: Path,
                  ca_file: Path | None = None) -> Credentials:
     """Trade a one-time enrolment code for a credential and store it; CoreError says why it was refused."""
-    async with httpx.AsyncClient(verify=tls_context(ca_file), timeout=30) as client:
-        try:
-            answer = await client.post(f"{collector}/api/v1/enroll",
-                                       json={"school_id": school_id, "enrollment_code": enrollment_code})
-        except httpx.HTTPError as exc:
-            raise CoreError.one("enrolment", "--collector", collector, f"cannot reach the collector: {exc}") from None
-    if answer.status_code != 201:
+    from probes.http1 import TRANSPORT_ERRORS, json_request
+
+    try:
+        answer = await json_request("POST", f"{collector}/api/v1/enroll",
+                                    {"school_id": school_id, "enrollment_code": enrollment_code},
+                                    tls=tls_context(ca_file))
+    except TRANSPORT_ERRORS as exc:
+        raise CoreError.one("enrolment", "--collector", collector,
+                            f"cannot reach the collector: {type(exc).__name__}: {exc}") from None
+    if answer.status != 201:
         raise CoreError.one("enrolment", "--enrollment-code", enrollment_code,
-                            f"refused by the collector (HTTP {answer.status_code}): {_detail(answer)}")
-    credentials = Credentials.model_validate(answer.json())
+                            f"refused by the collector (HTTP {answer.status}): {_detail(answer.body)}")
+    try:
+        credentials = Credentials.model_validate_json(answer.body)
+    except ValidationError as exc:
+        raise CoreError.one("enrolment", "--collector", collector, f"unreadable answer: {exc.errors()[0]['msg']}")
     save_credentials(state_dir, credentials)
     return credentials
 
 
-def _detail(answer: httpx.Response) -> str:
+def _detail(body: bytes) -> str:
     try:
-        return str(answer.json().get("detail", answer.text))[:300]
-    except ValueError:
-        return answer.text[:300]
+        return str(json.loads(body).get("detail", body.decode(errors="replace")))[:300]
+    except (ValueError, AttributeError):
+        return body.decode(errors="replace")[:300]

@@ -14,7 +14,8 @@ from probes.config import Module
 from probes.context import ProbeContext
 from probes.host import interface_bytes, other_traffic_bps
 from probes.ndt7.client import ClientOptions, Ndt7Error, run_test
-from probes.ndt7.locator import ServerEntry, ServerList, run_nearest
+from probes.ndt7.locator import run_nearest
+from probes.ndt7.servers import ServerEntry, ServerList
 from probes.ndt7.records import to_measurement
 
 AUTO = "auto"

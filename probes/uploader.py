@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-import httpx
+import ssl
 from pydantic import ValidationError
 
 from core.batch import BatchAck, RecordStatus
 from probes.clock import Clock
 from probes.config import UploadSettings
-from probes.identity import Credentials, tls_context
+from probes.http1 import TRANSPORT_ERRORS, Response, json_request
+from probes.identity import Credentials
 from probes.outbox import Outbox
 
 log = logging.getLogger("mektepnet.probe.upload")
@@ -53,7 +54,7 @@ class Uploader:
     outbox: Outbox
     settings: UploadSettings
     clock: Clock
-    client: httpx.AsyncClient
+    tls: ssl.SSLContext | None = None
     stats: UploadStats = field(default_factory=UploadStats)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     on_config_version: Callable[[str], None] | None = None
@@ -86,16 +87,16 @@ class Uploader:
                  "measurements": [body for _, body in pending]}
         sent = time.monotonic()
         try:
-            answer = await self.client.post(f"{self.collector}/api/v1/measurements", json=batch,
-                                            headers={"Authorization": f"Bearer {self.credentials.token}"})
-        except httpx.HTTPError as exc:
+            answer = await json_request("POST", f"{self.collector}/api/v1/measurements", batch,
+                                        self.credentials.token, self.tls, self.settings.timeout_seconds)
+        except TRANSPORT_ERRORS as exc:
             return self._backoff("network", f"{type(exc).__name__}: {exc}")
         if date := answer.headers.get("date"):
             self.clock.learn(date, sent, time.monotonic())
         return self._answered(answer, [measurement_id for measurement_id, _ in pending])
 
-    def _answered(self, answer: httpx.Response, ids: list[uuid.UUID]) -> float | None:
-        status = answer.status_code
+    def _answered(self, answer: Response, ids: list[uuid.UUID]) -> float | None:
+        status = answer.status
         if status == 200:
             return self._acknowledged(answer, ids)
         if status in (429, 503):
@@ -109,16 +110,16 @@ class Uploader:
             self.stats.fail("too_large")
             return None
         if 400 <= status < 500:
-            reason = f"HTTP {status}: {answer.text[:500]}"
+            reason = f"HTTP {status}: {answer.body[:500].decode(errors='replace')}"
             log.error("collector refused a batch of %d records, set aside: %s", len(ids), reason)
             self.outbox.set_aside(ids, reason)
             self.stats.fail("refused")
             return None
         return self._backoff("server", f"HTTP {status}")
 
-    def _acknowledged(self, answer: httpx.Response, ids: list[uuid.UUID]) -> float | None:
+    def _acknowledged(self, answer: Response, ids: list[uuid.UUID]) -> float | None:
         try:
-            ack = BatchAck.model_validate_json(answer.content)
+            ack = BatchAck.model_validate_json(answer.body)
         except ValidationError as exc:
             return self._backoff("bad_answer", f"unreadable acknowledgement: {exc.errors()[0]['msg']}")
         if len(ack.results) != len(ids) or any(r.measurement_id not in (None, ids[r.index]) for r in ack.results):
@@ -157,11 +158,6 @@ def retry_after_seconds(header: str | None, now: float | None = None) -> float |
         return max(0.0, parsedate_to_datetime(header).timestamp() - (now or time.time()))
     except (TypeError, ValueError):
         return None
-
-
-def http_client(credentials_ca: object, timeout_seconds: float) -> httpx.AsyncClient:
-    """The agent's one HTTP client to the collector (TLS verified against `credentials_ca` or system CAs)."""
-    return httpx.AsyncClient(verify=tls_context(credentials_ca), timeout=timeout_seconds)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -24,11 +24,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from core import __version__
 from probes.ndt7 import spec
 from probes.ndt7.budget import RateEstimator, Stable, StopRule
+from probes.ndt7.servers import DEFAULT_MAX_BYTES
 from probes.ndt7.tcpinfo import KernelTcpInfo, read_tcp_info
 from probes.ndt7.transfer import Progress, send_messages
 from probes.ndt7.wire import MalformedMessage, Measurement, parse_message
 
-DEFAULT_MAX_BYTES = 100_000_000      # per subtest; a 10-s test at 80 Mbit/s
 
 
 class Ndt7Error(Exception):

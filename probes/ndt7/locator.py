@@ -9,35 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_test
-
-
-class ServerEntry(BaseModel):
-    """One ndt7 server: where it is and whom it is nearest to (region code, ISP); empty means any."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = Field(min_length=1)
-    url: str = Field(pattern=r"^wss?://")
-    region: str | None = None
-    isp: str | None = None
-
-
-class ServerList(BaseModel):
-    """The list the collector hands out, with its version."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    version: str
-    servers: tuple[ServerEntry, ...] = Field(min_length=1)
-
-
-def rank(servers: tuple[ServerEntry, ...], region: str, isp: str) -> list[ServerEntry]:
-    """Servers in the order to try: same region and ISP, same region, same ISP, the rest (list order kept)."""
-    def score(entry: ServerEntry) -> int:
-        return -2 * (entry.region == region) - (entry.isp is not None and entry.isp == isp)
-
-    return sorted(servers, key=score)
+from probes.ndt7.servers import ServerEntry, ServerList, rank
 
 
 @dataclass

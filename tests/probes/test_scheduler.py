@@ -11,7 +11,7 @@ from core.timezone import almaty
 from probes.clock import Clock
 from probes.config import Job, Module, Ndt7Module, ProbeConfig, SchoolHours, ThroughputPlan, Window
 from probes.context import ProbeContext
-from probes.ndt7.locator import ServerEntry
+from probes.ndt7.servers import ServerEntry
 from probes.ndt7.server import ServerConfig
 from probes.outbox import Outbox
 from probes.scheduler import DataBudget, Scheduler, in_school_hours, throughput_moments

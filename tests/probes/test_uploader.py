@@ -14,7 +14,7 @@ from collectors.store import Store
 from probes.clock import Clock
 from probes.config import UploadSettings
 from probes.outbox import Outbox
-from probes.uploader import Uploader, http_client, retry_after_seconds
+from probes.uploader import Uploader, retry_after_seconds
 from tests.helpers.collector import collector_thread, enrolled
 from tests.helpers.records import latency_records
 
@@ -24,14 +24,13 @@ FAST = UploadSettings(batch_records=50, interval_seconds=0.1, backoff_initial_se
 def drain(url, credentials, outbox, rounds=20, settings=FAST, clock=None):
     """Call upload_once until the outbox is empty or `rounds` answers came; returns the uploader."""
     async def main():
-        async with http_client(None, 5) as client:
-            uploader = Uploader(url, credentials, outbox, settings, clock or Clock(), client)
-            uploader._batch_records = settings.batch_records
-            for _ in range(rounds):
-                await uploader.upload_once()
-                if outbox.depth()[0] == 0:
-                    break
-            return uploader
+        uploader = Uploader(url, credentials, outbox, settings, clock or Clock())
+        uploader._batch_records = settings.batch_records
+        for _ in range(rounds):
+            await uploader.upload_once()
+            if outbox.depth()[0] == 0:
+                break
+        return uploader
     return asyncio.run(main())
 
 
@@ -121,10 +120,9 @@ def test_an_unreachable_collector_keeps_everything_and_backs_off(tmp_path):
     outbox.add(latency_records("KZ-001", "p-1", 5))
 
     async def main():
-        async with http_client(None, 2) as client:
-            uploader = Uploader("http://127.0.0.1:9", credentials, outbox, FAST, Clock(), client)
-            uploader._batch_records = 50
-            return [await uploader.upload_once() for _ in range(6)], uploader
+        uploader = Uploader("http://127.0.0.1:9", credentials, outbox, FAST, Clock())
+        uploader._batch_records = 50
+        return [await uploader.upload_once() for _ in range(6)], uploader
 
     delays, uploader = asyncio.run(main())
     assert outbox.depth() == (5, 0) and uploader.stats.failures["network"] == 6

@@ -3,7 +3,8 @@ import socket
 
 from probes.ndt7 import spec
 from probes.ndt7.client import ClientOptions
-from probes.ndt7.locator import ServerEntry, ServerList, rank, run_nearest
+from probes.ndt7.locator import run_nearest
+from probes.ndt7.servers import ServerEntry, ServerList, rank
 from probes.ndt7.server import ServerConfig
 from tests.helpers.ndt7 import server_thread
 
