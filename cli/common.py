@@ -8,15 +8,30 @@ from datetime import date
 from typing import TypeVar
 
 import typer
-from rich.console import Console
 
 from core.errors import CoreError
 
 EXIT_BAD_INPUT = 2
 
-# Piped output (files, CI logs) is not cut to 80 columns: tables stay readable.
-console = Console() if Console().is_terminal else Console(width=160)
-err_console = Console(stderr=True) if Console(stderr=True).is_terminal else Console(stderr=True, width=200)
+
+class _LazyConsole:
+    """A rich Console made on first use: a long-running command that never prints a table never loads rich."""
+
+    def __init__(self, stderr: bool, piped_width: int):
+        self._stderr, self._piped_width, self._console = stderr, piped_width, None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            from rich.console import Console
+
+            # Piped output (files, CI logs) is not cut to 80 columns: tables stay readable.
+            made = Console(stderr=self._stderr)
+            self._console = made if made.is_terminal else Console(stderr=self._stderr, width=self._piped_width)
+        return getattr(self._console, name)
+
+
+console = _LazyConsole(stderr=False, piped_width=160)
+err_console = _LazyConsole(stderr=True, piped_width=200)
 
 Command = TypeVar("Command", bound=Callable)
 

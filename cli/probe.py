@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from cli.common import console, refuses_bad_input
 from core.errors import CoreError
@@ -87,7 +86,7 @@ def run(config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_agent(settings, credentials, stop, announce=lambda text: console.print(text, highlight=False))
+        await run_agent(settings, credentials, stop, announce=lambda text: print(text, flush=True))
 
     try:
         asyncio.run(main())
@@ -121,6 +120,8 @@ def status(config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
         return
     console.print(status_text(snapshot, pending, aside, age, reasons))
     if snapshot.get("last"):
+        from rich.table import Table
+
         table = Table("kind", "target", "ended", "method", "result")
         for item in snapshot["last"]:
             table.add_row(item["kind"], item["target"], item["end"][:19], item["method"],
@@ -154,8 +155,10 @@ def status_text(snapshot: dict, pending: int, aside: int, age: float | None, rea
     return "\n".join(lines)
 
 
-def results_table(results: list[Measurement]) -> Table:
-    """One row per record: kind, target, method and the main figures or the error."""
+def results_table(results: list[Measurement]):
+    """One row per record (a rich Table): kind, target, method and the main figures or the error."""
+    from rich.table import Table
+
     table = Table("kind", "target", "method", "result")
     for record in results:
         shown = f"[red]{record.error}[/red]" if record.error else _summary(record.kind.value, record.values)

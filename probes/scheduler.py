@@ -22,6 +22,7 @@ from core.timezone import almaty
 from probes.clock import Clock
 from probes.config import Job, ProbeConfig, SchoolHours, ThroughputPlan, Window
 from probes.context import ProbeContext
+from probes.host import release_memory
 from probes.outbox import Outbox
 from probes.probers import run_prober
 
@@ -142,6 +143,7 @@ class Scheduler:
             results = await run_prober("ndt7", "auto", module, self.context)
         finally:
             self.link_quiet.set()
+            release_memory()
         self.budget.spend(day, int(sum(r.values.get("transferred_bytes", 0) for r in results)))
         self.sink(results)
         return results

@@ -106,7 +106,7 @@ async def run_subtest(server: str, test: str, options: ClientOptions,
     wall_start = datetime.now(timezone.utc)
     try:
         async with connect(url, subprotocols=[spec.SUBPROTOCOL], max_size=spec.MAX_MESSAGE_SIZE,
-                           compression=None, ping_interval=None, close_timeout=2,
+                           compression=None, ping_interval=None, close_timeout=2, max_queue=2,
                            open_timeout=options.connect_timeout_seconds, user_agent_header=options.user_agent,
                            ssl=_tls(url, options)) as ws:
             run = _Run(ws, test)
