@@ -34,6 +34,7 @@ MIGRATIONS: tuple[str, ...] = (
         probe_id TEXT PRIMARY KEY,
         school_id TEXT NOT NULL,
         token_hash TEXT NOT NULL UNIQUE,
+        previous_token_hash TEXT,
         token_expires_at REAL NOT NULL,
         created_at REAL NOT NULL,
         revoked_at REAL,
@@ -136,14 +137,15 @@ class Store:
     def add_probe(self, probe_id: str, school_id: str, token_hash: str, expires_at: float) -> None:
         """Register a probe with its (hashed) token."""
         with self._lock:
-            self._db.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-                             (probe_id, school_id, token_hash, expires_at, time.time()))
+            self._db.execute("INSERT INTO probes (probe_id, school_id, token_hash, token_expires_at, created_at) "
+                             "VALUES (?, ?, ?, ?, ?)", (probe_id, school_id, token_hash, expires_at, time.time()))
 
     def replace_token(self, probe_id: str, token_hash: str, expires_at: float) -> None:
-        """Rotate a probe's token: the old one stops working at once."""
+        """Rotate a probe's token. The old one keeps working until the new one is first used, so a probe
+        that lost the answer (a power cut before it saved the new token) is not locked out."""
         with self._lock:
-            self._db.execute("UPDATE probes SET token_hash = ?, token_expires_at = ? WHERE probe_id = ?",
-                             (token_hash, expires_at, probe_id))
+            self._db.execute("UPDATE probes SET previous_token_hash = token_hash, token_hash = ?, token_expires_at = ? "
+                             "WHERE probe_id = ?", (token_hash, expires_at, probe_id))
 
     def revoke(self, probe_id: str, now: float) -> bool:
         """Revoke a probe's token; False if no such probe."""
@@ -154,10 +156,14 @@ class Store:
         """The probe holding this token, if the token is valid (known, not expired, not revoked)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at FROM probes "
-                "WHERE token_hash = ? AND revoked_at IS NULL AND token_expires_at > ?", (token_hash, now)).fetchone()
+                "SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at, token_hash = ? FROM probes "
+                "WHERE (token_hash = ? OR previous_token_hash = ?) AND revoked_at IS NULL AND token_expires_at > ?",
+                (token_hash, token_hash, token_hash, now)).fetchone()
             if row is not None:
-                self._db.execute("UPDATE probes SET last_seen_at = ? WHERE probe_id = ?", (now, row[0]))
+                current = row[5]
+                self._db.execute("UPDATE probes SET last_seen_at = ?" + (", previous_token_hash = NULL" if current else "")
+                                 + " WHERE probe_id = ?", (now, row[0]))
+                row = row[:5]
         return ProbeRecord(*row) if row else None
 
     def probes(self) -> list[ProbeRecord]:

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -24,16 +25,16 @@ from probes.clock import Clock
 from probes.config import ProbeConfig
 from probes.context import ProbeContext
 from probes.host import default_interface, link_type
-from probes.identity import Credentials
+from probes.http1 import TRANSPORT_ERRORS, json_request
+from probes.identity import ROTATE_BEFORE_SECONDS, Credentials, rotate, tls_context
 from probes.outbox import Outbox
 from probes.scheduler import DataBudget, Scheduler, local_now
-from probes.http1 import TRANSPORT_ERRORS, json_request
-from probes.identity import tls_context
 from probes.uploader import Uploader
 
 OUTBOX_FILE = "outbox.sqlite3"
 REMOTE_CONFIG_FILE = "remote-config.json"
 STATUS_KEY = "status"
+CONFIG_CHECK_SECONDS = 3600           # look for a new configuration at least this often, uploads or not
 log = logging.getLogger("mektepnet.probe")
 
 
@@ -80,12 +81,16 @@ class Agent:
         self.calendar = calendar or SchoolCalendar.load()
         self.clock = clock or Clock()
         self.outbox = Outbox(config.state_dir / OUTBOX_FILE)
-        self.config = effective_config(config, self._stored_remote())
+        stored = self._stored_remote()
+        self.applied_version: str | None = stored.get("version") if stored else None
+        self.config = effective_config(config, stored.get("config") if stored else None)
         self.context = probe_context(self.config, credentials.probe_id, self.clock)
         self.last = LastResults()
         self.started = time.time()
         self.config_error: str | None = None
         self._new_version: str | None = None
+        self._failed: tuple[str | None, float] = (None, 0.0)     # a version that could not be applied, and when
+        self._checked_at = time.monotonic()
         self._restart = asyncio.Event()
         self.uploader: Uploader | None = None
 
@@ -103,9 +108,9 @@ class Agent:
         self.tls = tls_context(self.local_config.ca_file)
         self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
                                  self.clock, self.tls, on_config_version=self._config_changed)
-        self.uploader.stats.config_version = self.credentials.config_version or None
         upload = asyncio.create_task(self.uploader.run(stop))
         status = asyncio.create_task(self._keep_status(stop))
+        await self._apply_remote()          # also when nothing is measured yet: the collector may set the jobs
         try:
             while not stop.is_set():
                 restart = self._restart = asyncio.Event()
@@ -125,27 +130,38 @@ class Agent:
             self.outbox.close()
 
     def _config_changed(self, version: str) -> None:
+        """Called with the version of every acknowledgement: restart on a version not yet applied."""
+        failed_version, failed_at = self._failed
+        if version == self.applied_version or (version == failed_version and time.monotonic() - failed_at < 600):
+            return
         self._new_version = version
         self._restart.set()
 
-    async def _apply_remote(self) -> None:
-        version, self._new_version = self._new_version, None
+    async def _apply_remote(self) -> bool:
+        """Fetch the collector's configuration and apply it if its version is new; True if applied."""
+        requested, self._new_version, self._checked_at = self._new_version, None, time.monotonic()
         try:
             answer = await json_request("GET", f"{self.local_config.collector}/api/v1/probe/config",
                                         token=self.credentials.token, tls=self.tls,
                                         timeout_seconds=self.config.upload.timeout_seconds)
             if answer.status != 200:
                 raise ValueError(f"HTTP {answer.status}")
-            remote = json.loads(answer.body).get("config", {})
+            document = json.loads(answer.body)
+            version, remote = str(document.get("version")), document.get("config") or {}
+            if version == self.applied_version:
+                return False
             config = effective_config(self.local_config, remote)
-        except (*TRANSPORT_ERRORS, ValidationError) as exc:
-            self.config_error = f"configuration {version} not applied: {exc}"
+        except (*TRANSPORT_ERRORS, ValidationError, AttributeError) as exc:
+            self.config_error = f"configuration not applied: {exc}"
+            self._failed = (requested, time.monotonic())
             log.error(self.config_error)
-            return
-        (self.local_config.state_dir / REMOTE_CONFIG_FILE).write_text(json.dumps(remote), encoding="utf-8")
-        self.config, self.config_error = config, None
+            return False
+        (self.local_config.state_dir / REMOTE_CONFIG_FILE).write_text(
+            json.dumps({"version": version, "config": remote}), encoding="utf-8")
+        self.config, self.config_error, self.applied_version = config, None, version
         self.context = probe_context(config, self.credentials.probe_id, self.clock)
         log.info("configuration %s applied (hash %s)", version, config.digest())
+        return True
 
     def _stored_remote(self) -> dict | None:
         path = self.local_config.state_dir / REMOTE_CONFIG_FILE
@@ -157,10 +173,27 @@ class Agent:
     async def _keep_status(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.write_status()
+            await self._rotate_if_due()
+            if time.monotonic() - self._checked_at > CONFIG_CHECK_SECONDS:
+                self._config_changed("(hourly check)")
             try:
                 await asyncio.wait_for(stop.wait(), 15)
             except TimeoutError:
                 pass
+
+    async def _rotate_if_due(self) -> None:
+        """Rotate the token a month before it expires; a failure is logged and retried on the next round."""
+        if not self.credentials.expires_within(ROTATE_BEFORE_SECONDS, datetime.now(timezone.utc)):
+            return
+        try:
+            self.credentials = await rotate(self.local_config.collector, self.credentials,
+                                            self.local_config.state_dir, self.tls)
+        except (*TRANSPORT_ERRORS, ValidationError) as exc:
+            log.warning("token rotation failed, will retry: %s", exc)
+            return
+        if self.uploader is not None:
+            self.uploader.credentials = self.credentials
+        log.info("token rotated; valid until %s", self.credentials.expires_at.isoformat())
 
     def write_status(self) -> None:
         """Store a snapshot for `mektepnet probe status` (which may run while the agent does)."""
@@ -169,7 +202,7 @@ class Agent:
         self.outbox.put(STATUS_KEY, {
             "written_at": time.time(), "started_at": self.started, "version": __version__,
             "probe_id": self.credentials.probe_id, "school_id": self.credentials.school_id,
-            "config_hash": self.config.digest(), "config_version": stats.config_version if stats else None,
+            "config_hash": self.config.digest(), "config_version": self.applied_version,
             "config_error": self.config_error,
             "clock_offset_seconds": self.clock.offset_seconds(), "clock_source": self.clock.source(),
             "data_used_bytes": DataBudget(self.outbox, 0).used(today),

@@ -89,3 +89,18 @@ def _detail(body: bytes) -> str:
         return str(json.loads(body).get("detail", body.decode(errors="replace")))[:300]
     except (ValueError, AttributeError):
         return body.decode(errors="replace")[:300]
+
+
+ROTATE_BEFORE_SECONDS = 30 * 86400
+
+
+async def rotate(collector: str, credentials: Credentials, state_dir: Path, tls: ssl.SSLContext) -> Credentials:
+    """Trade the token for a fresh one and store it (the collector honours the old one until the new is used)."""
+    from probes.http1 import json_request
+
+    answer = await json_request("POST", f"{collector}/api/v1/probe/token", token=credentials.token, tls=tls)
+    if answer.status != 200:
+        raise ValueError(f"token rotation refused (HTTP {answer.status}): {_detail(answer.body)}")
+    fresh = Credentials.model_validate_json(answer.body)
+    save_credentials(state_dir, fresh)
+    return fresh

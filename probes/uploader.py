@@ -131,10 +131,9 @@ class Uploader:
                 log.warning("record %s rejected, set aside: %s", result.measurement_id, result.reason)
         self._failures, self.stats.last_success = 0, time.time()
         self._batch_records = self.settings.batch_records
-        if ack.config_version != self.stats.config_version:
-            self.stats.config_version = ack.config_version
-            if self.on_config_version is not None:
-                self.on_config_version(ack.config_version)
+        self.stats.config_version = ack.config_version
+        if self.on_config_version is not None:
+            self.on_config_version(ack.config_version)
         return None
 
     def _backoff(self, reason: str, detail: str, count: bool = True) -> float:
