@@ -46,17 +46,24 @@ def probe_context(config: ProbeConfig, probe_id: str, clock: Clock) -> ProbeCont
 
 
 def effective_config(local: ProbeConfig, remote: dict | None) -> ProbeConfig:
-    """The local file with the collector's sections (jobs, throughput, modules, upload) laid over it."""
+    """The local file with the collector's sections (jobs, throughput, modules, upload) laid over it, key by key.
+
+    Mappings merge recursively (a served ndt7 server list keeps the probe's own region, token and CA
+    file); lists and values replace. Identity, collector and paths never come from the collector.
+    """
     if not remote:
         return local
     merged = local.model_dump(mode="json")
     for section in ("jobs", "throughput", "modules", "upload"):
         if section in remote:
-            if isinstance(remote[section], dict) and isinstance(merged.get(section), dict):
-                merged[section] = {**merged[section], **remote[section]}
-            else:
-                merged[section] = remote[section]
+            merged[section] = _overlay(merged.get(section), remote[section])
     return ProbeConfig.model_validate(merged)
+
+
+def _overlay(base: object, over: object) -> object:
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{key: _overlay(base.get(key), value) for key, value in over.items()}}
+    return over
 
 
 @dataclass

@@ -49,3 +49,16 @@ def test_plain_http_is_allowed_on_loopback_only():
     assert ProbeConfig(collector="http://127.0.0.1:8443", school_id="KZ-001").collector == "http://127.0.0.1:8443"
     with pytest.raises(ValueError, match="https"):
         ProbeConfig(collector="http://198.18.0.1:8443", school_id="KZ-001")
+
+
+def test_the_shipped_examples_are_valid_and_compose():
+    import yaml
+
+    from probes.agent import effective_config
+    from tests.helpers.cli import ROOT
+
+    local = load_config(ROOT / "deploy" / "probe.example.yaml")
+    served = yaml.safe_load((ROOT / "deploy" / "collector-probe-config.example.yaml").read_text())
+    effective = effective_config(local, served)
+    assert len(effective.modules.ndt7.servers) == 3 and effective.modules.ndt7.region == "ALM"
+    assert effective.modules.icmp == local.modules.icmp and effective.digest() != local.digest()
