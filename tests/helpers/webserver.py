@@ -29,10 +29,17 @@ class _Pages(BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-answer (a probe's timeout, an agent killed) are normal here, not tracebacks."""
+
+    def handle_error(self, request, client_address) -> None:
+        pass
+
+
 @contextmanager
 def web_server(cert: Path | None = None, key: Path | None = None, host: str = "127.0.0.1"):
     """Serve the pages (over TLS when `cert` is given) in a thread; yields the port."""
-    server = ThreadingHTTPServer((host, 0), _Pages)
+    server = _QuietServer((host, 0), _Pages)
     if cert is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)

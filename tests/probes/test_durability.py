@@ -53,18 +53,23 @@ class Chaos:
         path.in_ns(path.school, sys.executable, "-m", "cli", "probe", "enroll", "--collector", self.url,
                    "--school-id", "KZ-001", "--enrollment-code", code.strip(), "--state-dir", str(self.state_dir),
                    "--ca-file", str(ca.cert_file))
-        self.config = readable_config({
+        self.config = self.write_config(path, ca.cert_file, measuring=True)
+        self.drain_config = self.write_config(path, ca.cert_file, measuring=False)
+        outbox = Outbox(self.state_dir / "outbox.sqlite3")
+        outbox._db.executescript(LEDGER)
+        outbox.close()
+
+    def write_config(self, path: NetworkPath, ca_file: Path, measuring: bool) -> Path:
+        """The agent's configuration: fast latency jobs while measuring, none for the final drain."""
+        jobs = [{"prober": "icmp", "targets": [path.centre_ip] * 4, "interval_seconds": 0.02, "hours": "always"}]
+        return readable_config({
             "collector": self.url, "school_id": "KZ-001", "state_dir": str(self.state_dir),
-            "ca_file": str(ca.cert_file), "metrics_address": None,
-            "jobs": [{"prober": "icmp", "targets": [path.centre_ip] * 4, "interval_seconds": 0.02, "hours": "always"}],
+            "ca_file": str(ca_file), "metrics_address": None, "jobs": jobs if measuring else [],
             "modules": {"icmp": {"method": "tcp-connect", "count": 1, "tcp_port": PORT, "timeout_seconds": 0.5}},
             "throughput": {"daytime_tests": 0, "night_tests": 0},
             "upload": {"batch_records": 100, "interval_seconds": 0.3, "backoff_initial_seconds": 0.2,
                        "backoff_max_seconds": 1.0, "timeout_seconds": 3},
         })
-        outbox = Outbox(self.state_dir / "outbox.sqlite3")
-        outbox._db.executescript(LEDGER)
-        outbox.close()
 
     def start_collector(self) -> None:
         self.collector, _ = collector_process(self.db, "--tls-cert", str(self.cert), "--tls-key", str(self.key),
@@ -74,10 +79,10 @@ class Chaos:
         self.collector.kill()
         self.collector.wait(10)
 
-    def start_agent(self) -> None:
+    def start_agent(self, config: Path | None = None) -> None:
         log = (self.workdir / "agent.log").open("a")
         self.agent = self.path.popen(self.path.school, sys.executable, "-m", self.agent_module, "probe", "run",
-                                     "--config", str(self.config), cwd=ROOT, stdout=log, stderr=log)
+                                     "--config", str(config or self.config), cwd=ROOT, stdout=log, stderr=log)
 
     def kill_agent(self) -> None:
         self.agent.kill()
@@ -128,7 +133,7 @@ class Chaos:
                 self.start_collector()
             elif trouble == "link":
                 self.link(up=True)
-        self.start_agent()                   # the last run drains the outbox
+        self.start_agent(self.drain_config)      # the last run measures nothing more and drains the outbox
         drain_until = time.monotonic() + 60
         while self.outbox_state()[1] and time.monotonic() < drain_until:
             time.sleep(0.5)
