@@ -145,7 +145,9 @@ def status_text(snapshot: dict, pending: int, aside: int, age: float | None, rea
         + f", {aside} set aside",
         f"uploads: {snapshot.get('uploaded', {})}; failures {snapshot.get('upload_failures', {})}; "
         f"last success {when(snapshot.get('last_upload_at'))}",
-        f"clock: " + ("unknown" if offset is None else f"offset {offset:+.3f} s") + f" ({snapshot.get('clock_source')})",
+        "clock: " + ("unknown" if offset is None else f"offset {offset:+.3f} s") + f" ({snapshot.get('clock_source')}; "
+        + {True: "NTP synchronised", False: "NTP not synchronised"}.get(snapshot.get("ntp_synchronised"), "NTP unknown")
+        + ")",
         f"data used today: {snapshot.get('data_used_bytes', 0) / 1e6:.1f} MB of "
         f"{snapshot.get('data_budget_bytes', 0) / 1e6:.0f} MB",
     ]

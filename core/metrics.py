@@ -116,6 +116,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Probe clock minus the collector's clock (absent while unknown)."),
     MetricSpec("mektepnet_probe_clock_known", _G, ("source",),
                "1 when the probe knows its clock offset (source collector-date or ntp), 0 when unknown."),
+    MetricSpec("mektepnet_probe_ntp_synchronised", _G, (),
+               "1 when the kernel says NTP disciplines the probe's clock, 0 when not (absent if unknown)."),
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}

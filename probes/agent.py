@@ -102,13 +102,11 @@ class Agent:
         self.uploader: Uploader | None = None
 
     def record(self, measurements: list[Measurement]) -> None:
-        """The sink of every prober: commit to the outbox first, then tell the uploader and the local view."""
+        """The sink of every prober: commit to the outbox first, then update the local view."""
         if not measurements:
             return
         self.outbox.add(measurements)
         self.last.add(measurements)
-        if self.uploader is not None:
-            self.uploader.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Measure and upload until `stop`; the outbox is closed on return."""
@@ -212,6 +210,7 @@ class Agent:
             "config_hash": self.config.digest(), "config_version": self.applied_version,
             "config_error": self.config_error,
             "clock_offset_seconds": self.clock.offset_seconds(), "clock_source": self.clock.source(),
+            "ntp_synchronised": self.clock.ntp(),
             "data_used_bytes": DataBudget(self.outbox, 0).used(today),
             "data_budget_bytes": self.config.throughput.daily_budget_bytes,
             "uploaded": stats.records if stats else {}, "upload_failures": stats.failures if stats else {},

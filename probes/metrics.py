@@ -70,6 +70,10 @@ class AgentCollector:
         known.add_metric([agent.clock.source()], 0 if value is None else 1)
         yield offset
         yield known
+        ntp, synchronised = family("mektepnet_probe_ntp_synchronised"), agent.clock.ntp()
+        if synchronised is not None:
+            ntp.add_metric([], 1 if synchronised else 0)
+        yield ntp
 
     def _results(self) -> Iterator:
         names = ["mektepnet_probe_success", "mektepnet_probe_last_measurement_timestamp_seconds", *_LATENCY,

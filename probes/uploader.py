@@ -47,7 +47,7 @@ class UploadStats:
 
 @dataclass
 class Uploader:
-    """Drains `outbox` to `collector`; `wake` is set when new records arrive."""
+    """Drains `outbox` to `collector`: a batch every `interval_seconds`, back to back while a backlog remains."""
 
     collector: str
     credentials: Credentials
@@ -56,7 +56,6 @@ class Uploader:
     clock: Clock
     tls: ssl.SSLContext | None = None
     stats: UploadStats = field(default_factory=UploadStats)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
     on_config_version: Callable[[str], None] | None = None
     _batch_records: int = 0
     _failures: int = 0
@@ -67,15 +66,8 @@ class Uploader:
         await _wait(stop, random.uniform(0, min(5.0, self.settings.interval_seconds)))   # fleets never start together
         while not stop.is_set():
             delay = await self.upload_once()
-            if delay is None:
-                continue
-            self.wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait())]
-            if delay >= self.settings.interval_seconds or self._failures == 0:
-                waiters.append(asyncio.ensure_future(self.wake.wait()))
-            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            if delay is not None:
+                await _wait(stop, delay)
 
     async def upload_once(self) -> float | None:
         """Send one batch; return None to send the next at once, else the seconds to wait."""

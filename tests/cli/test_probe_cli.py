@@ -86,6 +86,9 @@ def test_enrol_run_fetch_the_served_configuration_and_report(collector, tmp_path
     assert status["clock_source"] == "collector-date" and abs(status["clock_offset_seconds"]) < 1.5
     assert 'mektepnet_probe_outbox_records{state="pending"}' in metrics
     assert 'mektepnet_probe_clock_known{source="collector-date"} 1.0' in metrics
+    checked = subprocess.run([require_tool("promtool"), "check", "metrics"], input=metrics, capture_output=True,
+                             text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     human = run_cli("probe", "status", "--config", config)
     assert "outbox:" in human.stdout and "clock: offset" in human.stdout
 
@@ -138,4 +141,3 @@ def test_the_collector_refuses_bad_options(tmp_path):
     assert half_tls.returncode == 2 and "--tls-cert and --tls-key go together" in half_tls.stderr
     missing = run_cli("collector", "serve", "--db", tmp_path / "c.sqlite3", "--probe-config", tmp_path / "absent.yaml")
     assert missing.returncode == 2 and "no such file" in missing.stderr
-    require_tool("python3")

@@ -33,6 +33,14 @@ def records_for(credentials, count=3, offset=0.1):
     return as_json(latency_records(credentials.school_id, credentials.probe_id, count, offset))
 
 
+def stored_count(db, quarantined=None) -> int:
+    store = Store(db)
+    try:
+        return store.count(quarantined)
+    finally:
+        store.close()
+
+
 def post(url, credentials, body, token=None):
     return httpx.post(f"{url}/api/v1/measurements", content=body if isinstance(body, bytes) else json.dumps(body),
                       headers={"Authorization": f"Bearer {token or credentials.token}",
@@ -69,9 +77,7 @@ def test_batches_are_acknowledged_per_record_and_idempotent(collector, tmp_path)
     assert statuses == ["accepted"] * 3 + ["rejected"]
     assert "loss_ratio" in first.json()["results"][3]["reason"]
     assert [r["status"] for r in second.json()["results"]] == ["duplicate"] * 3
-    store = Store(db)
-    assert store.count() == 3
-    store.close()
+    assert stored_count(db) == 3
 
 
 def test_unknown_clock_and_large_offsets_are_kept_but_quarantined(collector, tmp_path):
@@ -82,9 +88,7 @@ def test_unknown_clock_and_large_offsets_are_kept_but_quarantined(collector, tmp
     fine = records_for(credentials, 1, offset=0.3)
     answer = post(url, credentials, batch(credentials, unknown + skewed + fine))
     assert [r["status"] for r in answer.json()["results"]] == ["accepted"] * 3
-    store = Store(db)
-    assert store.count(quarantined=True) == 2 and store.count(quarantined=False) == 1
-    store.close()
+    assert stored_count(db, quarantined=True) == 2 and stored_count(db, quarantined=False) == 1
 
 
 def test_a_result_from_the_future_is_rejected_when_the_clock_was_known(collector, tmp_path):
@@ -125,9 +129,7 @@ def test_bad_requests_get_4xx_naming_the_problem(collector, tmp_path, case, stat
         content = b" " * 5_000_000
     answer = httpx.post(f"{url}/api/v1/measurements", content=content, headers=headers)
     assert answer.status_code == status and words in json.dumps(answer.json()["detail"])
-    store = Store(db)
-    assert store.count() == 0
-    store.close()
+    assert stored_count(db) == 0
 
 
 def test_tokens_rotate_and_revoke(collector, tmp_path):

@@ -151,15 +151,21 @@ class Chaos:
                 process.kill()
 
 
-@pytest.mark.slow
-def test_no_measurement_is_lost_or_duplicated_under_kills_outages_and_link_flaps(network_namespaces, tmp_path):
+def chaos_outcome(workdir: Path, agent_module: str, kills: int, minimum: int, deadline_seconds: float) -> dict:
+    """Build a path, run the chaos with the given agent build, and return (and print) the oracle's figures."""
     with NetworkPath(PathSpec(rate_bps=None)) as path:
-        chaos = Chaos(path, tmp_path, "cli")
+        chaos = Chaos(path, workdir, agent_module)
         try:
-            outcome = chaos.run(kills=22, minimum=5000, seed=4, deadline_seconds=240)
+            outcome = chaos.run(kills=kills, minimum=minimum, seed=4, deadline_seconds=deadline_seconds)
         finally:
             chaos.close()
     print(outcome)
+    return outcome
+
+
+@pytest.mark.slow
+def test_no_measurement_is_lost_or_duplicated_under_kills_outages_and_link_flaps(network_namespaces, tmp_path):
+    outcome = chaos_outcome(tmp_path, "cli", kills=22, minimum=5000, deadline_seconds=240)
     assert outcome["kills"] >= 20 and outcome["committed"] >= 5000, outcome
     assert outcome["collector_outages"] >= 3 and outcome["link_flaps"] >= 3, outcome
     assert outcome["pending"] == 0 and outcome["set_aside"] == 0, outcome
@@ -167,11 +173,5 @@ def test_no_measurement_is_lost_or_duplicated_under_kills_outages_and_link_flaps
 
 
 def test_the_oracle_catches_a_build_that_deletes_before_the_acknowledgement(network_namespaces, tmp_path):
-    with NetworkPath(PathSpec(rate_bps=None)) as path:
-        chaos = Chaos(path, tmp_path, "tests.helpers.mutant_agent")
-        try:
-            outcome = chaos.run(kills=6, minimum=0, seed=4, deadline_seconds=60)
-        finally:
-            chaos.close()
-    print(outcome)
+    outcome = chaos_outcome(tmp_path, "tests.helpers.mutant_agent", kills=6, minimum=0, deadline_seconds=60)
     assert outcome["lost"] > 0, outcome
