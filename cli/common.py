@@ -20,14 +20,18 @@ class _LazyConsole:
     def __init__(self, stderr: bool, piped_width: int):
         self._stderr, self._piped_width, self._console = stderr, piped_width, None
 
-    def __getattr__(self, name: str):
+    def real(self):
+        """The rich Console itself (for APIs that take one, such as Progress)."""
         if self._console is None:
             from rich.console import Console
 
             # Piped output (files, CI logs) is not cut to 80 columns: tables stay readable.
             made = Console(stderr=self._stderr)
             self._console = made if made.is_terminal else Console(stderr=self._stderr, width=self._piped_width)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.real(), name)
 
 
 console = _LazyConsole(stderr=False, piped_width=160)

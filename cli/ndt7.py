@@ -110,7 +110,7 @@ def test_command(
 async def _with_progress(subtests, quiet: bool) -> list[SubtestResult]:
     """Run the subtests with a live bar per direction: elapsed of 10 s and the current rate."""
     progress = Progress(TextColumn("{task.description:>8}"), BarColumn(), TextColumn("{task.fields[rate]:>14}"),
-                        TimeElapsedColumn(), console=console, transient=True, disable=quiet)
+                        TimeElapsedColumn(), console=console.real(), transient=True, disable=quiet)
     tasks = {}
 
     def update(test: str, elapsed: float, bps: float) -> None:
