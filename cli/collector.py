@@ -34,22 +34,30 @@ def serve(
                                       "throughput, modules, upload); its hash is the config version."),
     max_clock_offset: float = typer.Option(120.0, "--max-clock-offset", help="Seconds of probe clock error "
                                            "beyond which results are kept but quarantined."),
+    registry: Path = typer.Option(None, "--registry", help="School registry (CSV/Parquet): enables /metrics of "
+                                  "every school and refuses schools not in it."),
+    policy: str = typer.Option("ministry", "--policy", help="Norms policy for the verdicts: a shipped name or a file."),
+    max_age: float = typer.Option(6 * 3600, "--max-age", help="Seconds after which a school's latest values are "
+                                  "no longer exported (silence shows)."),
 ) -> None:
     """Serve the ingest API (OpenAPI at /docs) for school probes.
 
-    Example: mektepnet collector serve --db /var/lib/mektepnet/collector.sqlite3 --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem
+    Example: mektepnet collector serve --db /var/lib/mektepnet/collector.sqlite3 --registry registry.csv --policy ministry --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem
     """
     if (tls_cert is None) != (tls_key is None):
         raise CoreError.one("command line", "--tls-key" if tls_cert else "--tls-cert", None,
                             "--tls-cert and --tls-key go together")
-    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key), ("--probe-config", probe_config)):
+    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key), ("--probe-config", probe_config),
+                         ("--registry", registry)):
         if path is not None and not path.is_file():
             raise CoreError.one("command line", option, str(path), "no such file")
-    if max_clock_offset <= 0:
-        raise CoreError.one("command line", "--max-clock-offset", max_clock_offset, "must be positive seconds")
+    for option, value in (("--max-clock-offset", max_clock_offset), ("--max-age", max_age)):
+        if value <= 0:
+            raise CoreError.one("command line", option, value, "must be positive seconds")
     config_document(probe_config)
     config = CollectorConfig(db=db, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
-                             ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config))
+                             ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config),
+                             registry=registry, policy=policy, max_age_seconds=max_age)
     try:
         asyncio.run(serve_collector(config, announce=lambda text: console.print(text, highlight=False)))
     except KeyboardInterrupt:

@@ -15,20 +15,35 @@ from pathlib import Path
 
 import yaml
 from fastapi import FastAPI, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from collectors import enrolment
+from collectors.exporter import FleetCollector, Verdicts
 from collectors.store import ProbeRecord, Store
 from core import __version__
 from core.batch import BatchAck, RecordAck, RecordStatus, open_batch
 from core.errors import CoreError
 from core.measurement import Measurement
+from core.metrics import instrument
+from core.registry import Registry
 from core.school import SchoolId
+from core.school_calendar import SchoolCalendar
 
 MAX_BODY_BYTES = 4_000_000          # 500 records of ~2 kB each, with room
 FUTURE_TOLERANCE_SECONDS = 300
+
+
+@dataclass
+class Fleet:
+    """What the exporter and the registry checks need; absent when the collector runs without a registry."""
+
+    registry: Registry
+    verdicts: Verdicts
+    calendar: SchoolCalendar
+    max_age_seconds: float
 
 
 @dataclass(frozen=True)
@@ -65,11 +80,20 @@ def quarantined(measurement: Measurement, bound_seconds: float) -> bool:
     return offset is None or abs(offset) > bound_seconds
 
 
-def create_app(store: Store, settings: IngestSettings = IngestSettings()) -> FastAPI:
-    """The collector's ASGI application over `store`."""
+def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet: Fleet | None = None) -> FastAPI:
+    """The collector's ASGI application over `store`; with a `fleet`, also /metrics and registry checks."""
     app = FastAPI(title="MektepNet collector", version=__version__,
-                  description="Ingest API for school probes: enrolment, measurement batches, configuration.")
+                  description="Ingest API for school probes: enrolment, measurement batches, configuration; "
+                              "Prometheus metrics of the fleet at /metrics.")
     version, sections = config_document(settings.probe_config)
+    metrics = CollectorRegistry(auto_describe=False)
+    records_total = instrument("mektepnet_ingest_records_total", metrics)
+    duration = instrument("mektepnet_ingest_request_duration_seconds", metrics,
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+    for status in RecordStatus:
+        records_total.labels(status.value)
+    if fleet is not None:
+        metrics.register(FleetCollector(store, fleet.registry, fleet.verdicts, fleet.calendar, fleet.max_age_seconds))
 
     def probe_of(authorization: str | None) -> ProbeRecord:
         scheme, _, token = (authorization or "").partition(" ")
@@ -82,6 +106,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings()) -> Fas
     @app.post("/api/v1/enroll", status_code=201)
     def enroll(request: EnrollRequest) -> dict:
         """Trade a one-time enrolment code for a probe id and a bearer token."""
+        if fleet is not None and request.school_id not in fleet.registry:
+            raise HTTPException(403, f"school_id={request.school_id!r} is not in the registry")
         issued = enrolment.enroll(store, request.school_id, request.enrollment_code)
         if issued is None:
             raise HTTPException(403, f"enrollment_code is not valid for school_id={request.school_id!r} "
@@ -99,10 +125,16 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings()) -> Fas
         body = await request.body()
         if len(body) > settings.max_body_bytes:
             raise HTTPException(413, f"body of {len(body)} bytes: the limit is {settings.max_body_bytes} bytes")
-        return await run_in_threadpool(_ingest, body, authorization)
+        began = time.perf_counter()
+        try:
+            return await run_in_threadpool(_ingest, body, authorization)
+        finally:
+            duration.observe(time.perf_counter() - began)
 
     def _ingest(body: bytes, authorization: str | None) -> BatchAck:
         probe = probe_of(authorization)
+        if fleet is not None and probe.school_id not in fleet.registry:
+            raise HTTPException(403, f"school_id={probe.school_id!r} is not in the registry")
         try:
             payload = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -132,6 +164,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings()) -> Fas
         for (index, item), new in zip(storable, stored):
             results[index] = RecordAck(index=index, measurement_id=item.measurement_id,
                                        status=RecordStatus.ACCEPTED if new else RecordStatus.DUPLICATE)
+        for status in RecordStatus:
+            records_total.labels(status.value).inc(sum(1 for r in results if r.status is status))
         return BatchAck(batch_id=envelope.batch_id, config_version=version, results=results)
 
     @app.get("/api/v1/probe/config")
@@ -147,6 +181,11 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings()) -> Fas
         return {"probe_id": issued.probe_id, "school_id": issued.school_id, "token": issued.token,
                 "expires_at": datetime.fromtimestamp(issued.expires_at, timezone.utc).isoformat(),
                 "config_version": version}
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        """The fleet's state and the ingest counters, in Prometheus' text format."""
+        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

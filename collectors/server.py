@@ -9,8 +9,12 @@ from pathlib import Path
 
 import uvicorn
 
-from collectors.api import IngestSettings, create_app
+from collectors.api import Fleet, IngestSettings, create_app
+from collectors.exporter import Verdicts
 from collectors.store import Store
+from core.norms import load_policy
+from core.registry import load_registry
+from core.school_calendar import SchoolCalendar
 
 
 @dataclass(frozen=True)
@@ -23,13 +27,36 @@ class CollectorConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    registry: Path | None = None             # with it: /metrics of every school, and unknown schools refused
+    policy: str = "ministry"                 # a shipped policy name or a policy file
+    max_age_seconds: float = 6 * 3600        # older latest values are not exported: silence shows
+    verdict_window_days: int = 7
+    verdict_every_seconds: float = 300.0
+
+
+def load_fleet(config: CollectorConfig, store: Store) -> Fleet | None:
+    """Registry, policy, calendar and the verdicts they give, or None without a registry (CoreError if bad)."""
+    if config.registry is None:
+        return None
+    calendar = SchoolCalendar.load()
+    registry = load_registry(config.registry)
+    verdicts = Verdicts(store, registry, load_policy(config.policy), calendar, config.verdict_window_days,
+                        config.verdict_every_seconds)
+    return Fleet(registry, verdicts, calendar, config.max_age_seconds)
 
 
 async def serve(config: CollectorConfig, announce: Callable[[str], None] = print,
                 stop: asyncio.Event | None = None) -> None:
     """Serve until cancelled or `stop` is set; announce the URL once listening (port 0 picks a free one)."""
     store = Store(config.db)
-    uv_config = uvicorn.Config(create_app(store, config.ingest), host=config.host, port=config.port,
+    try:
+        fleet = load_fleet(config, store)
+    except BaseException:
+        store.close()
+        raise
+    if fleet is not None:
+        fleet.verdicts.start()
+    uv_config = uvicorn.Config(create_app(store, config.ingest, fleet), host=config.host, port=config.port,
                                ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key, log_level="warning",
                                access_log=False, lifespan="off", timeout_graceful_shutdown=5)
     server = uvicorn.Server(uv_config)
@@ -53,4 +80,6 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
         if not task.done():
             server.should_exit = True
             await asyncio.gather(task, return_exceptions=True)
+        if fleet is not None:
+            fleet.verdicts.stop()
         store.close()

@@ -30,6 +30,14 @@ MIGRATIONS: tuple[str, ...] = (
         received_at REAL NOT NULL
     );
     CREATE INDEX measurements_school_kind_end ON measurements (school_id, kind, end_ts);
+    CREATE INDEX measurements_end ON measurements (end_ts);
+    CREATE TABLE latest (
+        school_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        end_ts REAL NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (school_id, kind)
+    );
     CREATE TABLE probes (
         probe_id TEXT PRIMARY KEY,
         school_id TEXT NOT NULL,
@@ -97,11 +105,29 @@ class Store:
                         (str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
                          m.end.timestamp(), m.clock_offset_seconds, int(held), m.model_dump_json(), now))
                     outcome.append(cursor.rowcount == 1)
+                    if cursor.rowcount == 1 and not held:
+                        self._db.execute(
+                            "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT (school_id, kind) DO UPDATE SET "
+                            "end_ts = excluded.end_ts, body = excluded.body WHERE excluded.end_ts > latest.end_ts",
+                            (m.school_id, m.kind.value, m.end.timestamp(), m.model_dump_json()))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
         return outcome
+
+    def latest(self) -> dict[tuple[str, str], Measurement]:
+        """The newest trusted (not quarantined) record of each kind of each school, by (school_id, kind)."""
+        with self._lock:
+            rows = self._db.execute("SELECT school_id, kind, body FROM latest").fetchall()
+        return {(school, kind): Measurement.model_validate_json(body) for school, kind, body in rows}
+
+    def trusted_between(self, start_ts: float, end_ts: float) -> list[Measurement]:
+        """Trusted records that ended in [start_ts, end_ts) (unix seconds), for verdicts."""
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM measurements WHERE end_ts >= ? AND end_ts < ? AND quarantined = 0",
+                                    (start_ts, end_ts)).fetchall()
+        return [Measurement.model_validate_json(body) for (body,) in rows]
 
     def measurement_ids(self, school_id: str | None = None) -> list[str]:
         """Every stored measurement id (of one school)."""

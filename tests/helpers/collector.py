@@ -68,3 +68,29 @@ def enrolled(url: str, db: Path, school_id: str, state_dir: Path, ca_file: Path 
     finally:
         store.close()
     return asyncio.run(enroll(url, school_id, code, state_dir, ca_file))
+
+
+def upload(url: str, credentials: Credentials, records, outbox_path: Path) -> None:
+    """Send records to the collector the way a probe does: outbox first, then the real uploader."""
+    from probes.clock import Clock
+    from probes.config import UploadSettings
+    from probes.outbox import Outbox
+    from probes.uploader import Uploader
+
+    outbox = Outbox(outbox_path)
+    outbox.add(records)
+
+    async def drain() -> None:
+        uploader = Uploader(url, credentials, outbox, UploadSettings(batch_records=500), Clock())
+        uploader._batch_records = 500
+        for _ in range(1000):
+            if await uploader.upload_once() is not None and outbox.depth()[0] == 0:
+                return
+        raise RuntimeError("the outbox did not drain")
+
+    try:
+        asyncio.run(drain())
+        if outbox.depth() != (0, 0):
+            raise RuntimeError(f"records left: {outbox.depth()}")
+    finally:
+        outbox.close()

@@ -1,0 +1,130 @@
+"""The Prometheus view of the fleet: a custom collector that reads current state at every scrape.
+
+Per school (labelled by `school_id` only): the latest download, upload, RTT, jitter and loss, the
+time of the latest measurement of each kind, the norms verdict and whether the school is in session;
+one `mektepnet_school_info` series per school carries the descriptive labels. Values older than
+`max_age_seconds` are dropped so that silence shows (their timestamps stay). Per region: schools
+meeting, below, without data, and silent. Verdicts come from `core.verdict` over a rolling window of
+trusted results and are recomputed in the background, never per scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+
+from collectors.store import Store
+from core.measurement import Kind, Measurement
+from core.metrics import family, metric
+from core.norms import Policy
+from core.registry import Registry
+from core.school_calendar import SchoolCalendar
+from core.timezone import to_local
+from core.verdict import Period, Status, evaluate
+
+log = logging.getLogger("mektepnet.collector.exporter")
+
+LATEST: tuple[tuple[str, Kind, str], ...] = (
+    ("mektepnet_school_download_bytes_per_second", Kind.DOWNLOAD, "throughput_bps"),
+    ("mektepnet_school_upload_bytes_per_second", Kind.UPLOAD, "throughput_bps"),
+    ("mektepnet_school_rtt_seconds", Kind.LATENCY, "rtt_median_seconds"),
+    ("mektepnet_school_jitter_seconds", Kind.LATENCY, "jitter_seconds"),
+    ("mektepnet_school_loss_ratio", Kind.LATENCY, "loss_ratio"),
+)
+
+
+class Verdicts:
+    """The latest verdict per school over the last `window_days` local days, refreshed every `every_seconds`."""
+
+    def __init__(self, store: Store, registry: Registry, policy: Policy, calendar: SchoolCalendar,
+                 window_days: int = 7, every_seconds: float = 300.0, now: Callable[[], float] = time.time):
+        self.store, self.registry, self.policy, self.calendar = store, registry, policy, calendar
+        self.window_days, self.every_seconds, self.now = window_days, every_seconds, now
+        self.by_school: dict[str, Status] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refresh(self) -> None:
+        """Recompute every school's verdict now."""
+        now = datetime.fromtimestamp(self.now(), timezone.utc)
+        today = to_local(now).date()
+        period = Period(today - timedelta(days=self.window_days - 1), today)
+        start = now - timedelta(days=self.window_days + 1)
+        by_school: dict[str, list[Measurement]] = {}
+        for record in self.store.trusted_between(start.timestamp(), now.timestamp() + 1):
+            by_school.setdefault(record.school_id, []).append(record)
+        self.by_school = {school.school_id: evaluate(school, by_school.get(school.school_id, []), self.policy,
+                                                     self.calendar, period).status
+                          for school in self.registry.schools}
+
+    def start(self) -> None:
+        """Compute once, then keep recomputing in a daemon thread until stop()."""
+        self.refresh()
+
+        def loop() -> None:
+            while not self._stop.wait(self.every_seconds):
+                try:
+                    self.refresh()
+                except Exception:        # noqa: BLE001 - a failed round keeps the last verdicts
+                    log.exception("verdict refresh failed")
+
+        self._thread = threading.Thread(target=loop, name="verdicts", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background refresh."""
+        self._stop.set()
+
+
+class FleetCollector:
+    """Yields the fleet's metric families from the store, the registry, the verdicts and the calendar."""
+
+    def __init__(self, store: Store, registry: Registry, verdicts: Verdicts, calendar: SchoolCalendar,
+                 max_age_seconds: float = 6 * 3600, now: Callable[[], float] = time.time):
+        self.store, self.registry, self.verdicts, self.calendar = store, registry, verdicts, calendar
+        self.max_age_seconds, self.now = max_age_seconds, now
+
+    def collect(self) -> Iterator:
+        """Build every family from the current state."""
+        now = self.now()
+        instant = datetime.fromtimestamp(now, timezone.utc)
+        latest = self.store.latest()
+        info, contracted, session = (family("mektepnet_school_info"),
+                                     family("mektepnet_school_contracted_bytes_per_second"),
+                                     family("mektepnet_school_in_session"))
+        values = {name: family(name) for name, _, _ in LATEST}
+        stamps, meets = family("mektepnet_school_last_measurement_timestamp_seconds"), family("mektepnet_school_meets_norms")
+        states: Counter[tuple[str, str]] = Counter()
+        contracted_spec = metric("mektepnet_school_contracted_bytes_per_second")
+        for school in self.registry.schools:
+            sid = school.school_id
+            info.add_metric([sid, school.region, school.district, school.locality.value, school.category.value,
+                             school.isp], 1)
+            contracted.add_metric([sid], contracted_spec.exported_value(school.contracted_bps))
+            session.add_metric([sid], 1 if self.calendar.in_school_hours(school, instant) else 0)
+            fresh = False
+            for kind in Kind:
+                record = latest.get((sid, kind.value))
+                if record is None:
+                    continue
+                stamps.add_metric([sid, kind.value], record.end.timestamp())
+                fresh = fresh or now - record.end.timestamp() <= self.max_age_seconds
+            for name, kind, value_name in LATEST:
+                record = latest.get((sid, kind.value))
+                if record is not None and value_name in record.values and \
+                        now - record.end.timestamp() <= self.max_age_seconds:
+                    values[name].add_metric([sid], metric(name).exported_value(record.values[value_name]))
+            status = self.verdicts.by_school.get(sid)
+            if status in (Status.MEETS, Status.BELOW):
+                meets.add_metric([sid], 1 if status is Status.MEETS else 0)
+            state = "silent" if not fresh else {Status.MEETS: "meeting", Status.BELOW: "below"}.get(status, "no_data")
+            states[(school.region, state)] += 1
+        regions = family("mektepnet_region_schools")
+        for region in sorted({school.region for school in self.registry.schools}):
+            for state in ("meeting", "below", "no_data", "silent"):
+                regions.add_metric([region, state], states[(region, state)])
+        yield from (info, contracted, session, *values.values(), stamps, meets, regions)

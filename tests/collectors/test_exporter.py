@@ -1,0 +1,102 @@
+"""The collector's /metrics through a real Prometheus: per-region compliance equals what the store holds."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta, timezone
+
+from collectors.server import CollectorConfig
+from collectors.store import Store
+from core.examples import LinkQuality, example_measurements
+from core.norms import load_policy
+from core.verdict import Period, evaluate
+from tests.helpers.cli import FIXTURES
+from tests.helpers.collector import collector_thread, enrolled, upload
+from tests.helpers.prometheus import prometheus
+
+REGISTRY = FIXTURES / "registry" / "valid.csv"
+YEAR = 365 * 86400
+
+
+def recent_school_days(calendar, count: int = 5) -> tuple[date, int]:
+    """The first of the last `count` school days before today and the window (days) that reaches it.
+
+    The test must pass on any date, school holidays included, so it looks back as far as it must.
+    """
+    day, found = datetime.now(timezone.utc).date() - timedelta(days=1), []
+    while len(found) < count:
+        if calendar.is_school_day(day, 5):
+            found.append(day)
+        day -= timedelta(days=1)
+    first = found[-1]
+    return first, (datetime.now(timezone.utc).date() - first).days + 2
+
+
+def test_prometheus_reads_the_compliance_the_store_holds(tmp_path, small_registry, calendar):
+    db = tmp_path / "collector.sqlite3"
+    first, window = recent_school_days(calendar)
+    config = CollectorConfig(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
+                             verdict_every_seconds=0.5)
+    links = {"KZ-001": LinkQuality(45e6, 20e6), "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}
+    with collector_thread(config) as url:
+        for school_id, link in links.items():
+            credentials = enrolled(url, db, school_id, tmp_path / school_id)
+            records = example_measurements(small_registry[school_id], link, calendar, first,
+                                           (datetime.now(timezone.utc).date() - first).days,
+                                           probe_id=credentials.probe_id)
+            upload(url, credentials, records, tmp_path / school_id / "outbox.sqlite3")
+        time.sleep(1.5)                                             # a verdict refresh after the uploads
+        host_port = url.removeprefix("http://")
+        with prometheus(tmp_path, [host_port]) as server:
+            server.wait_for('mektepnet_region_schools{state="meeting"} > 0')
+            states = {(item["metric"]["region"], item["metric"]["state"]): float(item["value"][1])
+                      for item in server.query("mektepnet_region_schools > 0")}
+            joined = server.by_label("sum by (region) (mektepnet_school_meets_norms "
+                                     "* on (school_id) group_left (region) mektepnet_school_info)", "region")
+            download = server.by_label("mektepnet_school_download_bytes_per_second", "school_id")
+            created = server.query('{__name__=~"mektepnet_.*_created"}')
+    # What the store holds, judged by core directly:
+    store = Store(db)
+    try:
+        trusted = store.trusted_between(0, datetime.now(timezone.utc).timestamp() + 1)
+        latest = store.latest()
+    finally:
+        store.close()
+    today = datetime.now(timezone.utc).date()
+    policy = load_policy("ministry")
+    expected = {school.school_id: evaluate(school, [m for m in trusted if m.school_id == school.school_id], policy,
+                                           calendar, Period(today - timedelta(days=window), today)).status
+                for school in small_registry}
+    assert expected["KZ-001"].value == "meets" and expected["KZ-002"].value == "below"
+    assert states == {("astana", "meeting"): 1, ("akmola", "below"): 1, ("turkistan", "silent"): 1}
+    assert joined == {"astana": 1.0, "akmola": 0.0}
+    assert download["KZ-001"] == latest[("KZ-001", "download")].values["throughput_bps"] / 8
+    assert "KZ-003" not in download and created == []
+
+
+def test_metrics_pass_promtool_and_count_ingest_and_unknown_schools_are_refused(tmp_path, small_registry, calendar):
+    import subprocess
+    import urllib.request
+
+    import httpx
+
+    from collectors import enrolment
+    from tests.helpers.records import latency_records
+    from tests.helpers.tools import require_tool
+
+    db = tmp_path / "collector.sqlite3"
+    with collector_thread(CollectorConfig(db=db, registry=REGISTRY)) as url:
+        credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+        upload(url, credentials, latency_records("KZ-001", credentials.probe_id, 7), tmp_path / "outbox.sqlite3")
+        store = Store(db)
+        code = enrolment.issue_code(store, "KZ-999")
+        store.close()
+        refused = httpx.post(f"{url}/api/v1/enroll", json={"school_id": "KZ-999", "enrollment_code": code})
+        text = urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
+    assert refused.status_code == 403 and "not in the registry" in refused.json()["detail"]
+    assert 'mektepnet_ingest_records_total{status="accepted"} 7.0' in text
+    assert 'mektepnet_ingest_records_total{status="rejected"} 0.0' in text
+    assert 'mektepnet_school_rtt_seconds{school_id="KZ-001"}' in text
+    checked = subprocess.run([require_tool("promtool"), "check", "metrics"], input=text, capture_output=True,
+                             text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
