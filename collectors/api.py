@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +31,7 @@ from core.batch import BatchAck, RecordAck, RecordStatus, open_batch
 from core.errors import CoreError
 from core.measurement import Measurement
 from core.metrics import instrument
+from core.ratelimit import TokenBuckets
 from core.registry import Registry
 from core.school import SchoolId
 from core.school_calendar import SchoolCalendar
@@ -53,6 +57,10 @@ class IngestSettings:
     max_body_bytes: int = MAX_BODY_BYTES
     max_clock_offset_seconds: float = 120.0
     probe_config: Path | None = None
+    batches_per_token_per_hour: float = 720.0     # a batch every 5 s on average ...
+    batch_burst: int = 120                        # ... with room to drain a long outbox after an outage
+    max_in_flight: int = 64                       # batches being stored at once; beyond it: 503 (shedding)
+    shed_retry_after_seconds: int = 10
 
 
 class EnrollRequest(BaseModel):
@@ -86,6 +94,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
                   description="Ingest API for school probes: enrolment, measurement batches, configuration; "
                               "Prometheus metrics of the fleet at /metrics.")
     version, sections = config_document(settings.probe_config)
+    buckets, buckets_lock = TokenBuckets(settings.batches_per_token_per_hour, settings.batch_burst), threading.Lock()
+    in_flight = [0]
     metrics = CollectorRegistry(auto_describe=False)
     records_total = instrument("mektepnet_ingest_records_total", metrics)
     duration = instrument("mektepnet_ingest_request_duration_seconds", metrics,
@@ -125,14 +135,26 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         body = await request.body()
         if len(body) > settings.max_body_bytes:
             raise HTTPException(413, f"body of {len(body)} bytes: the limit is {settings.max_body_bytes} bytes")
+        if in_flight[0] >= settings.max_in_flight:
+            # Shed before any work: the store is behind; the probe keeps its records and comes back later.
+            retry = settings.shed_retry_after_seconds + random.randint(0, settings.shed_retry_after_seconds)
+            raise HTTPException(503, f"the store is busy ({in_flight[0]} batches in flight); retry later",
+                                headers={"Retry-After": str(retry)})
+        in_flight[0] += 1
         began = time.perf_counter()
         try:
             return await run_in_threadpool(_ingest, body, authorization)
         finally:
+            in_flight[0] -= 1
             duration.observe(time.perf_counter() - began)
 
     def _ingest(body: bytes, authorization: str | None) -> BatchAck:
         probe = probe_of(authorization)
+        with buckets_lock:
+            wait = buckets.take(probe.probe_id)     # per probe token, never per IP: schools share carrier NAT
+        if wait > 0:
+            raise HTTPException(429, f"probe {probe.probe_id} sends batches too often; retry in {math.ceil(wait)} s",
+                                headers={"Retry-After": str(math.ceil(wait))})
         if fleet is not None and probe.school_id not in fleet.registry:
             raise HTTPException(403, f"school_id={probe.school_id!r} is not in the registry")
         try:

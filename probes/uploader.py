@@ -60,9 +60,11 @@ class Uploader:
     _batch_records: int = 0
     _failures: int = 0
 
+    def __post_init__(self) -> None:
+        self._batch_records = self.settings.batch_records
+
     async def run(self, stop: asyncio.Event) -> None:
         """Upload until `stop` is set; returns within one request timeout of it."""
-        self._batch_records = self.settings.batch_records
         await _wait(stop, random.uniform(0, min(5.0, self.settings.interval_seconds)))   # fleets never start together
         while not stop.is_set():
             delay = await self.upload_once()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from collectors import enrolment
+from collectors.api import IngestSettings
 from collectors.server import CollectorConfig
 from collectors.store import Store
 from tests.helpers.collector import collector_thread, enrolled
@@ -145,3 +147,33 @@ def test_tokens_rotate_and_revoke(collector, tmp_path):
     store.revoke(credentials.probe_id, datetime.now(timezone.utc).timestamp())
     store.close()
     assert post(url, credentials, batch(credentials, records_for(credentials, 1)), new_token).status_code == 401
+
+
+def test_batches_beyond_the_rate_of_a_token_get_429_with_retry_after(tmp_path):
+    db = tmp_path / "collector.sqlite3"
+    settings = IngestSettings(batches_per_token_per_hour=3600, batch_burst=2)
+    with collector_thread(CollectorConfig(db=db, ingest=settings)) as url:
+        first = enrolled(url, db, "KZ-001", tmp_path / "a")
+        second = enrolled(url, db, "KZ-001", tmp_path / "b")        # same school, same address: its own budget
+        answers = [post(url, first, batch(first, records_for(first, 1))) for _ in range(3)]
+        other = post(url, second, batch(second, records_for(second, 1)))
+    assert [a.status_code for a in answers] == [200, 200, 429] and other.status_code == 200
+    assert 0 < int(answers[2].headers["retry-after"]) <= 1 and "too often" in answers[2].json()["detail"]
+    assert stored_count(db) == 3
+
+
+def test_a_store_that_falls_behind_sheds_load_and_the_probe_keeps_its_records(tmp_path):
+    from probes.clock import Clock
+    from probes.config import UploadSettings
+    from probes.outbox import Outbox
+    from probes.uploader import Uploader
+
+    db = tmp_path / "collector.sqlite3"
+    with collector_thread(CollectorConfig(db=db, ingest=IngestSettings(max_in_flight=0))) as url:
+        credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+        shed = post(url, credentials, batch(credentials, records_for(credentials, 1)))
+        outbox = Outbox(tmp_path / "outbox.sqlite3")
+        outbox.add(latency_records("KZ-001", credentials.probe_id, 3))
+        delay = asyncio.run(Uploader(url, credentials, outbox, UploadSettings(), Clock()).upload_once())
+    assert shed.status_code == 503 and 10 <= int(shed.headers["retry-after"]) <= 20
+    assert 10 <= delay <= 20 and outbox.depth() == (3, 0) and stored_count(db) == 0

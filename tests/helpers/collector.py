@@ -82,7 +82,6 @@ def upload(url: str, credentials: Credentials, records, outbox_path: Path) -> No
 
     async def drain() -> None:
         uploader = Uploader(url, credentials, outbox, UploadSettings(batch_records=500), Clock())
-        uploader._batch_records = 500
         for _ in range(1000):
             if await uploader.upload_once() is not None and outbox.depth()[0] == 0:
                 return

@@ -25,7 +25,6 @@ def drain(url, credentials, outbox, rounds=20, settings=FAST, clock=None):
     """Call upload_once until the outbox is empty or `rounds` answers came; returns the uploader."""
     async def main():
         uploader = Uploader(url, credentials, outbox, settings, clock or Clock())
-        uploader._batch_records = settings.batch_records
         for _ in range(rounds):
             await uploader.upload_once()
             if outbox.depth()[0] == 0:
@@ -121,7 +120,6 @@ def test_an_unreachable_collector_keeps_everything_and_backs_off(tmp_path):
 
     async def main():
         uploader = Uploader("http://127.0.0.1:9", credentials, outbox, FAST, Clock())
-        uploader._batch_records = 50
         return [await uploader.upload_once() for _ in range(6)], uploader
 
     delays, uploader = asyncio.run(main())
