@@ -19,13 +19,13 @@ from core.school import SCHOOL_ID_PATTERN
 
 app = typer.Typer(no_args_is_help=True, help="The centre: ingest API, enrolment, probe tokens.")
 
-DB_HELP = "SQLite database file of the collector (created if absent)."
+DB_HELP = "The store: a SQLite file (created if absent) or a postgresql://user@host/db URL."
 
 
 @app.command()
 @refuses_bad_input
 def serve(
-    db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP),
+    db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for all)."),
     port: int = typer.Option(8443, "--port", help="TCP port; 0 picks a free one."),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: serve https://."),
@@ -70,7 +70,7 @@ def serve(
 @refuses_bad_input
 def enroll_code(
     school_id: str = typer.Option(..., "--school-id", help="The school the probe will belong to."),
-    db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP),
+    db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP),
     valid_days: float = typer.Option(14, "--valid-days", help="Days before the code expires."),
 ) -> None:
     """Issue a one-time enrolment code for a school's probe (stored hashed; shown once).
@@ -92,7 +92,7 @@ def enroll_code(
 
 @app.command("probes")
 @refuses_bad_input
-def probes(db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP)) -> None:
+def probes(db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP)) -> None:
     """List enrolled probes, their token expiry and when they were last seen.
 
     Example: mektepnet collector probes --db collector.sqlite3
@@ -111,7 +111,7 @@ def probes(db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HE
 @app.command("revoke")
 @refuses_bad_input
 def revoke(probe_id: str = typer.Argument(..., help="The probe whose token to revoke."),
-           db: Path = typer.Option(Path("mektepnet.sqlite3"), "--db", help=DB_HELP)) -> None:
+           db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP)) -> None:
     """Revoke a probe's token at once (the probe must enrol again).
 
     Example: mektepnet collector revoke p-kz-alm-0042-1a2b3c --db collector.sqlite3

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
@@ -21,7 +22,7 @@ from core.school_calendar import SchoolCalendar
 class CollectorConfig:
     """Where the collector listens, its database and TLS files, and the ingest bounds."""
 
-    db: Path
+    db: str | Path                           # a SQLite file or a postgresql:// URL
     host: str = "127.0.0.1"
     port: int = 8443
     tls_cert: Path | None = None
@@ -32,6 +33,14 @@ class CollectorConfig:
     max_age_seconds: float = 6 * 3600        # older latest values are not exported: silence shows
     verdict_window_days: int = 7
     verdict_every_seconds: float = 300.0
+
+
+def redacted(url: str | Path) -> str:
+    """A database URL without its password, fit for logs."""
+    parts = urlsplit(str(url))
+    if parts.password:
+        return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
+    return str(url)
 
 
 def load_fleet(config: CollectorConfig, store: Store) -> Fleet | None:
@@ -69,7 +78,7 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
             await asyncio.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]
         scheme = "https" if config.tls_cert else "http"
-        announce(f"collector listening on {scheme}://{config.host}:{port} (database {config.db})")
+        announce(f"collector listening on {scheme}://{config.host}:{port} (store {redacted(config.db)})")
         if stop is None:
             await task
         else:

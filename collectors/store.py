@@ -1,7 +1,10 @@
-"""The measurement store: the system of record behind one small interface (SQLite now; PostgreSQL joins it).
+"""The measurement store: the system of record behind one small interface, on SQLite or PostgreSQL.
 
-Idempotent on measurement id: storing a record twice acknowledges it as a duplicate. Probes,
-their hashed tokens and one-time enrolment codes live in the same database.
+SQLite (a file path) is the embedded default; PostgreSQL (`postgresql://...`) is the national
+deployment. Both run the same schema and migrations, written in the SQL they share (`ON CONFLICT`,
+`DOUBLE PRECISION`); only placeholders and transaction openers differ. Idempotent on measurement id:
+storing a record twice acknowledges it as a duplicate. Probes, their hashed tokens and one-time
+enrolment codes live in the same database.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,19 +25,19 @@ MIGRATIONS: tuple[str, ...] = (
         school_id TEXT NOT NULL,
         probe_id TEXT NOT NULL,
         kind TEXT NOT NULL,
-        start_ts REAL NOT NULL,
-        end_ts REAL NOT NULL,
-        clock_offset_seconds REAL,
+        start_ts DOUBLE PRECISION NOT NULL,
+        end_ts DOUBLE PRECISION NOT NULL,
+        clock_offset_seconds DOUBLE PRECISION,
         quarantined INTEGER NOT NULL,
         body TEXT NOT NULL,
-        received_at REAL NOT NULL
+        received_at DOUBLE PRECISION NOT NULL
     );
     CREATE INDEX measurements_school_kind_end ON measurements (school_id, kind, end_ts);
     CREATE INDEX measurements_end ON measurements (end_ts);
     CREATE TABLE latest (
         school_id TEXT NOT NULL,
         kind TEXT NOT NULL,
-        end_ts REAL NOT NULL,
+        end_ts DOUBLE PRECISION NOT NULL,
         body TEXT NOT NULL,
         PRIMARY KEY (school_id, kind)
     );
@@ -43,16 +46,16 @@ MIGRATIONS: tuple[str, ...] = (
         school_id TEXT NOT NULL,
         token_hash TEXT NOT NULL UNIQUE,
         previous_token_hash TEXT,
-        token_expires_at REAL NOT NULL,
-        created_at REAL NOT NULL,
-        revoked_at REAL,
-        last_seen_at REAL
+        token_expires_at DOUBLE PRECISION NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        revoked_at DOUBLE PRECISION,
+        last_seen_at DOUBLE PRECISION
     );
     CREATE TABLE enrolment_codes (
         code_hash TEXT PRIMARY KEY,
         school_id TEXT NOT NULL,
-        expires_at REAL NOT NULL,
-        used_at REAL
+        expires_at DOUBLE PRECISION NOT NULL,
+        used_at DOUBLE PRECISION
     );
     """,
 )
@@ -69,15 +72,54 @@ class ProbeRecord:
     last_seen_at: float | None
 
 
-class Store:
-    """A SQLite store at `path`; safe to share between threads (one connection under a lock)."""
+def is_postgresql(url: str | Path) -> bool:
+    """True for a PostgreSQL URL, False for a SQLite file path."""
+    return str(url).startswith(("postgresql://", "postgres://"))
 
-    def __init__(self, path: str | Path):
-        self.path = str(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+
+class _Connection:
+    """One database connection in autocommit mode, with `?` placeholders on both engines."""
+
+    def __init__(self, url: str | Path):
+        self.postgresql = is_postgresql(url)
+        if self.postgresql:
+            import psycopg
+
+            self._db = psycopg.connect(str(url), autocommit=True)
+        else:
+            self._db = sqlite3.connect(str(url), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+
+    def execute(self, sql: str, params: Sequence = ()):
+        """Run one statement; returns the cursor (rowcount, fetchone, fetchall)."""
+        if self.postgresql:
+            return self._db.execute(sql.replace("?", "%s"), params)
+        return self._db.execute(sql, params)
+
+    def script(self, sql: str) -> None:
+        """Run several statements in one transaction."""
+        if self.postgresql:
+            self._db.execute(f"BEGIN; {sql}; COMMIT;")
+        else:
+            self._db.executescript(f"BEGIN; {sql}; COMMIT;")
+
+    def begin(self) -> None:
+        """Open a write transaction (SQLite takes its write lock at once)."""
+        self._db.execute("BEGIN" if self.postgresql else "BEGIN IMMEDIATE")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Store:
+    """A store at `url` (a SQLite file path or a postgresql:// URL); safe to share between threads."""
+
+    def __init__(self, url: str | Path):
+        self.url = str(url)
+        self._db = _Connection(url)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
         self._migrate()
 
     def _migrate(self) -> None:
@@ -86,7 +128,7 @@ class Store:
             row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
             current = row[0] or 0
             for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                self._db.executescript(f"BEGIN; {script}; INSERT INTO schema_version VALUES ({version}); COMMIT;")
+                self._db.script(f"{script}; INSERT INTO schema_version VALUES ({version})")
 
     def close(self) -> None:
         """Close the database."""
@@ -97,11 +139,12 @@ class Store:
         now = time.time()
         outcome: list[bool] = []
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.begin()
             try:
                 for m, held in zip(measurements, quarantined):
                     cursor = self._db.execute(
-                        "INSERT OR IGNORE INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (measurement_id) DO NOTHING",
                         (str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
                          m.end.timestamp(), m.clock_offset_seconds, int(held), m.model_dump_json(), now))
                     outcome.append(cursor.rowcount == 1)

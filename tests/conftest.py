@@ -32,3 +32,20 @@ def network_namespaces():
         pytest.skip("network namespaces need root")
     for tool in ("ip", "tc", "iptables", "ethtool", "setpriv"):
         require_tool(tool)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL cluster for the whole session (started on first use)."""
+    from tests.helpers.postgres import postgres_cluster
+
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh, empty store on each engine: a SQLite file, and a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite3")
+    return request.getfixturevalue("postgres").database()

@@ -141,3 +141,20 @@ def test_the_collector_refuses_bad_options(tmp_path):
     assert half_tls.returncode == 2 and "--tls-cert and --tls-key go together" in half_tls.stderr
     missing = run_cli("collector", "serve", "--db", tmp_path / "c.sqlite3", "--probe-config", tmp_path / "absent.yaml")
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_the_collector_commands_work_on_postgresql(postgres, tmp_path):
+    url = postgres.database()
+    code = run_cli("collector", "enroll-code", "--school-id", "KZ-001", "--db", url)
+    assert code.returncode == 0 and len(code.stdout.strip()) == 19
+    process, base = collector_process(url)
+    try:
+        enrolled = subprocess.run([sys.executable, "-m", "cli", "probe", "enroll", "--collector", base, "--school-id",
+                                   "KZ-001", "--enrollment-code", code.stdout.strip(), "--state-dir",
+                                   str(tmp_path / "state")], cwd=ROOT, capture_output=True, text=True)
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert enrolled.returncode == 0, enrolled.stderr
+    listed = run_cli("collector", "probes", "--db", url)
+    assert "KZ-001" in listed.stdout
