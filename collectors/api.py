@@ -25,7 +25,8 @@ from starlette.concurrency import run_in_threadpool
 
 from collectors import enrolment
 from collectors.exporter import FleetCollector, Verdicts
-from collectors.store import ProbeRecord, Store
+from collectors.maintenance import retention_horizon
+from collectors.store import ProbeRecord, Store, local_day
 from core import __version__
 from core.batch import BatchAck, RecordAck, RecordStatus, open_batch
 from core.errors import CoreError
@@ -61,6 +62,7 @@ class IngestSettings:
     batch_burst: int = 120                        # ... with room to drain a long outbox after an outage
     max_in_flight: int = 64                       # batches being stored at once; beyond it: 503 (shedding)
     shed_retry_after_seconds: int = 10
+    raw_retention_months: int = 13                # raw results older than this are refused (roll-ups are kept)
 
 
 class EnrollRequest(BaseModel):
@@ -171,10 +173,16 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         results: list[RecordAck | None] = [item if isinstance(item, RecordAck) else None for item in opened]
         fresh = [(index, item) for index, item in enumerate(opened) if isinstance(item, Measurement)]
         now = time.time()
+        horizon = retention_horizon(settings.raw_retention_months).isoformat()
         storable = []
         for index, item in fresh:
             corrected_end = item.end.timestamp() - (item.clock_offset_seconds or 0.0)
-            if item.clock_offset_seconds is not None and corrected_end > now + FUTURE_TOLERANCE_SECONDS:
+            if local_day(item) < horizon:
+                results[index] = RecordAck(index=index, measurement_id=item.measurement_id,
+                                           status=RecordStatus.REJECTED,
+                                           reason=f"end={item.end.isoformat()}: older than the raw retention "
+                                                  f"({settings.raw_retention_months} months, from {horizon})")
+            elif item.clock_offset_seconds is not None and corrected_end > now + FUTURE_TOLERANCE_SECONDS:
                 results[index] = RecordAck(index=index, measurement_id=item.measurement_id,
                                            status=RecordStatus.REJECTED,
                                            reason=f"end={item.end.isoformat()}: in the future even after the "

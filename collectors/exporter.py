@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from collectors.store import Store
 from core.measurement import Kind, Measurement
@@ -60,6 +60,14 @@ class Verdicts:
         self.by_school = {school.school_id: evaluate(school, by_school.get(school.school_id, []), self.policy,
                                                      self.calendar, period).status
                           for school in self.registry.schools}
+
+    def judge(self, school_id: str, day: str, records: list[Measurement]) -> str | None:
+        """The verdict of one school on one local day (for the daily roll-up), or None for an unknown school."""
+        school = self.registry.get(school_id)
+        if school is None:
+            return None
+        one_day = date.fromisoformat(day)
+        return evaluate(school, records, self.policy, self.calendar, Period(one_day, one_day)).status.value
 
     def start(self) -> None:
         """Compute once, then keep recomputing in a daemon thread until stop()."""

@@ -12,6 +12,7 @@ import uvicorn
 
 from collectors.api import Fleet, IngestSettings, create_app
 from collectors.exporter import Verdicts
+from collectors.maintenance import Maintenance
 from collectors.store import Store
 from core.norms import load_policy
 from core.registry import load_registry
@@ -33,6 +34,7 @@ class CollectorConfig:
     max_age_seconds: float = 6 * 3600        # older latest values are not exported: silence shows
     verdict_window_days: int = 7
     verdict_every_seconds: float = 300.0
+    maintenance_every_seconds: float = 30.0  # daily roll-ups of days that got results; retention
 
 
 def redacted(url: str | Path) -> str:
@@ -65,6 +67,10 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
         raise
     if fleet is not None:
         fleet.verdicts.start()
+    maintenance = Maintenance(store, config.ingest.raw_retention_months,
+                              fleet.verdicts.judge if fleet else None, fleet.verdicts.policy.name if fleet else "",
+                              config.maintenance_every_seconds)
+    maintenance.start()
     uv_config = uvicorn.Config(create_app(store, config.ingest, fleet), host=config.host, port=config.port,
                                ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key, log_level="warning",
                                access_log=False, lifespan="off", timeout_graceful_shutdown=5)
@@ -91,4 +97,5 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
             await asyncio.gather(task, return_exceptions=True)
         if fleet is not None:
             fleet.verdicts.stop()
+        maintenance.stop()
         store.close()

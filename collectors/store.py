@@ -9,14 +9,35 @@ enrolment codes live in the same database.
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import statistics
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
-from core.measurement import Measurement
+from core.measurement import Kind, Measurement
+from core.timezone import to_local
+
+# The one figure per kind that the daily roll-up summarises (base units).
+PRIMARY_VALUES: dict[Kind, str] = {
+    Kind.DOWNLOAD: "throughput_bps", Kind.UPLOAD: "throughput_bps", Kind.LATENCY: "rtt_median_seconds",
+    Kind.DNS: "resolution_seconds", Kind.HTTP: "total_seconds", Kind.SNMP: "in_bps",
+}
+
+
+def local_day(measurement: Measurement) -> str:
+    """The Asia/Almaty date (YYYY-MM-DD) a result belongs to: the day it ended, corrected by the probe's offset."""
+    end = measurement.end.timestamp() - (measurement.clock_offset_seconds or 0.0)
+    return to_local(datetime.fromtimestamp(end, timezone.utc)).date().isoformat()
+
+
+def primary_value(measurement: Measurement) -> float | None:
+    """The record's figure for the roll-up, or None (a failed measurement)."""
+    return measurement.values.get(PRIMARY_VALUES[measurement.kind])
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -30,9 +51,13 @@ MIGRATIONS: tuple[str, ...] = (
         clock_offset_seconds DOUBLE PRECISION,
         quarantined INTEGER NOT NULL,
         body TEXT NOT NULL,
-        received_at DOUBLE PRECISION NOT NULL
+        received_at DOUBLE PRECISION NOT NULL,
+        day TEXT NOT NULL,
+        value DOUBLE PRECISION,
+        failed INTEGER NOT NULL
     );
     CREATE INDEX measurements_school_kind_end ON measurements (school_id, kind, end_ts);
+    CREATE INDEX measurements_school_day ON measurements (school_id, day);
     CREATE INDEX measurements_end ON measurements (end_ts);
     CREATE TABLE latest (
         school_id TEXT NOT NULL,
@@ -50,6 +75,31 @@ MIGRATIONS: tuple[str, ...] = (
         created_at DOUBLE PRECISION NOT NULL,
         revoked_at DOUBLE PRECISION,
         last_seen_at DOUBLE PRECISION
+    );
+    CREATE TABLE daily (
+        school_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        samples INTEGER NOT NULL,
+        quarantined INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        p10 DOUBLE PRECISION,
+        median DOUBLE PRECISION,
+        p90 DOUBLE PRECISION,
+        mean DOUBLE PRECISION,
+        PRIMARY KEY (school_id, day, kind)
+    );
+    CREATE TABLE daily_verdicts (
+        school_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        status TEXT NOT NULL,
+        PRIMARY KEY (school_id, day, policy)
+    );
+    CREATE TABLE dirty_days (
+        school_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        PRIMARY KEY (school_id, day)
     );
     CREATE TABLE enrolment_codes (
         code_hash TEXT PRIMARY KEY,
@@ -98,6 +148,16 @@ class _Connection:
             return self._db.execute(sql.replace("?", "%s"), params)
         return self._db.execute(sql, params)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        """Run one statement for many rows (nothing for none)."""
+        if not rows:
+            return
+        if self.postgresql:
+            with self._db.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), rows)
+        else:
+            self._db.executemany(sql, rows)
+
     def script(self, sql: str) -> None:
         """Run several statements in one transaction."""
         if self.postgresql:
@@ -135,29 +195,100 @@ class Store:
         self._db.close()
 
     def insert(self, measurements: Iterable[Measurement], quarantined: Iterable[bool]) -> list[bool]:
-        """Store records in one transaction; per record True if new, False if its id was already stored."""
+        """Store records in one transaction; per record True if new, False if its id was already stored.
+
+        New records mark their (school, local day) for the roll-up, so a late result updates its own day.
+        """
+        records, held = list(measurements), list(quarantined)
         now = time.time()
-        outcome: list[bool] = []
         with self._lock:
             self._db.begin()
             try:
-                for m, held in zip(measurements, quarantined):
-                    cursor = self._db.execute(
-                        "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT (measurement_id) DO NOTHING",
-                        (str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
-                         m.end.timestamp(), m.clock_offset_seconds, int(held), m.model_dump_json(), now))
-                    outcome.append(cursor.rowcount == 1)
-                    if cursor.rowcount == 1 and not held:
-                        self._db.execute(
-                            "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT (school_id, kind) DO UPDATE SET "
-                            "end_ts = excluded.end_ts, body = excluded.body WHERE excluded.end_ts > latest.end_ts",
-                            (m.school_id, m.kind.value, m.end.timestamp(), m.model_dump_json()))
+                known = self._known_ids([str(m.measurement_id) for m in records])
+                fresh = [(m, h) for m, h in zip(records, held) if str(m.measurement_id) not in known]
+                self._db.executemany(
+                    "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (measurement_id) DO NOTHING",
+                    [(str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
+                      m.end.timestamp(), m.clock_offset_seconds, int(h), m.model_dump_json(), now,
+                      local_day(m), primary_value(m), int(m.error is not None)) for m, h in fresh])
+                newest: dict[tuple[str, str], Measurement] = {}
+                for m, h in fresh:
+                    key = (m.school_id, m.kind.value)
+                    if not h and (key not in newest or newest[key].end < m.end):
+                        newest[key] = m
+                self._db.executemany(
+                    "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT (school_id, kind) DO UPDATE SET "
+                    "end_ts = excluded.end_ts, body = excluded.body WHERE excluded.end_ts > latest.end_ts",
+                    [(school, kind, m.end.timestamp(), m.model_dump_json()) for (school, kind), m in newest.items()])
+                self._db.executemany("INSERT INTO dirty_days VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                     sorted({(m.school_id, local_day(m)) for m, _ in fresh}))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return outcome
+        return [str(m.measurement_id) not in known for m in records]
+
+    def _known_ids(self, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._db.execute(f"SELECT measurement_id FROM measurements WHERE measurement_id IN "
+                                    f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+            known.update(row[0] for row in rows)
+        return known
+
+    def roll_up(self, judge: Callable[[str, str, list[Measurement]], str | None] | None = None,
+                policy: str = "", limit: int = 2000) -> int:
+        """Recompute the daily roll-up (and, with `judge`, the day's verdict) of days that got new results.
+
+        A day is taken off the to-do list before it is read, so a result arriving meanwhile puts it
+        back and it is recomputed on the next pass. Returns how many school-days were rolled up.
+        """
+        with self._lock:
+            keys = self._db.execute("SELECT school_id, day FROM dirty_days ORDER BY day LIMIT ?", (limit,)).fetchall()
+            self._db.executemany("DELETE FROM dirty_days WHERE school_id = ? AND day = ?", keys)
+        for school_id, day in keys:
+            with self._lock:
+                rows = self._db.execute("SELECT kind, value, quarantined, failed, body FROM measurements "
+                                        "WHERE school_id = ? AND day = ?", (school_id, day)).fetchall()
+            summaries = [(school_id, day, kind, *summary) for kind, summary in _summarise(rows).items()]
+            status = None
+            if judge is not None:
+                trusted = [Measurement.model_validate_json(body) for _, _, held, _, body in rows if not held]
+                status = judge(school_id, day, trusted)
+            with self._lock:
+                self._db.begin()
+                self._db.executemany(
+                    "INSERT INTO daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (school_id, day, kind) DO UPDATE "
+                    "SET samples = excluded.samples, quarantined = excluded.quarantined, failed = excluded.failed, "
+                    "p10 = excluded.p10, median = excluded.median, p90 = excluded.p90, mean = excluded.mean",
+                    summaries)
+                if status is not None:
+                    self._db.execute("INSERT INTO daily_verdicts VALUES (?, ?, ?, ?) ON CONFLICT "
+                                     "(school_id, day, policy) DO UPDATE SET status = excluded.status",
+                                     (school_id, day, policy, status))
+                self._db.execute("COMMIT")
+        return len(keys)
+
+    def daily(self, school_id: str) -> dict[tuple[str, str], tuple]:
+        """A school's roll-ups by (day, kind): (samples, quarantined, failed, p10, median, p90, mean)."""
+        with self._lock:
+            rows = self._db.execute("SELECT day, kind, samples, quarantined, failed, p10, median, p90, mean FROM daily "
+                                    "WHERE school_id = ?", (school_id,)).fetchall()
+        return {(day, kind): tuple(rest) for day, kind, *rest in rows}
+
+    def daily_verdicts(self, policy: str) -> dict[tuple[str, str], str]:
+        """Day-level verdicts of a policy by (school_id, day)."""
+        with self._lock:
+            rows = self._db.execute("SELECT school_id, day, status FROM daily_verdicts WHERE policy = ?",
+                                    (policy,)).fetchall()
+        return {(school, day): status for school, day, status in rows}
+
+    def drop_raw_before(self, day: str) -> int:
+        """Delete raw results of local days before `day` (YYYY-MM-DD); roll-ups stay. Returns rows deleted."""
+        with self._lock:
+            return self._db.execute("DELETE FROM measurements WHERE day < ?", (day,)).rowcount
 
     def latest(self) -> dict[tuple[str, str], Measurement]:
         """The newest trusted (not quarantined) record of each kind of each school, by (school_id, kind)."""
@@ -241,3 +372,22 @@ class Store:
             rows = self._db.execute("SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at "
                                     "FROM probes ORDER BY probe_id").fetchall()
         return [ProbeRecord(*row) for row in rows]
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _summarise(rows) -> dict[str, tuple]:
+    """Per kind: (trusted samples, quarantined, failed, p10, median, p90, mean) of the trusted values."""
+    by_kind: dict[str, list] = {}
+    for kind, value, held, failed, _ in rows:
+        by_kind.setdefault(kind, []).append((value, held, failed))
+    summaries = {}
+    for kind, items in by_kind.items():
+        values = sorted(v for v, held, failed in items if not held and not failed and v is not None)
+        figures = ((_percentile(values, 0.1), statistics.median(values), _percentile(values, 0.9),
+                    statistics.fmean(values)) if values else (None, None, None, None))
+        summaries[kind] = (sum(1 for _, held, _ in items if not held), sum(1 for _, held, _ in items if held),
+                           sum(1 for _, held, failed in items if failed and not held), *figures)
+    return summaries

@@ -178,3 +178,14 @@ def test_a_store_that_falls_behind_sheds_load_and_the_probe_keeps_its_records(tm
         delay = asyncio.run(Uploader(url, credentials, outbox, UploadSettings(), Clock()).upload_once())
     assert shed.status_code == 503 and 10 <= int(shed.headers["retry-after"]) <= 20
     assert 10 <= delay <= 20 and outbox.depth() == (3, 0) and stored_count(db) == 0
+
+
+def test_results_older_than_the_raw_retention_are_rejected(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    [old, fine] = records_for(credentials, 2, offset=0.0)
+    long_ago = datetime.now(timezone.utc) - timedelta(days=800)
+    old |= {"start": long_ago.isoformat(), "end": (long_ago + timedelta(seconds=1)).isoformat()}
+    results = post(url, credentials, batch(credentials, [old, fine])).json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "accepted"]
+    assert "older than the raw retention (13 months" in results[0]["reason"]

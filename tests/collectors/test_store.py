@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from collectors import enrolment
 from collectors.store import Store
 from tests.helpers.records import latency_records
@@ -48,5 +50,61 @@ def test_codes_and_tokens(store_url):
         assert enrolment.authenticate(store, issued.token) is None
         assert store.revoke(issued.probe_id, time.time()) and enrolment.authenticate(store, rotated.token) is None
         assert [p.probe_id for p in store.probes()] == [issued.probe_id]
+    finally:
+        store.close()
+
+
+def _at(records, when):
+    """Move records to end at `when` (UTC), keeping their order a second apart."""
+    from datetime import timedelta
+
+    moved = []
+    for index, record in enumerate(records):
+        end = when + timedelta(seconds=index)
+        moved.append(record.model_copy(update={"start": end - timedelta(seconds=1), "end": end}))
+    return moved
+
+
+def test_roll_ups_follow_late_results_into_their_own_day_and_outlive_raw_retention(store_url):
+    from datetime import datetime, timezone
+
+    store = Store(store_url)
+    try:
+        monday = datetime(2026, 11, 16, 5, 0, tzinfo=timezone.utc)          # 10:00 in Almaty
+        tuesday = datetime(2026, 11, 17, 5, 0, tzinfo=timezone.utc)
+        store.insert(_at(latency_records("KZ-001", "p-1", 4), monday), [False] * 4)
+        store.insert(_at(latency_records("KZ-001", "p-1", 2), tuesday), [False, True])
+        assert store.roll_up() == 2 and store.roll_up() == 0
+        monday_row = store.daily("KZ-001")[("2026-11-16", "latency")]
+        assert monday_row[:3] == (4, 0, 0)
+        assert monday_row[3:6] == pytest.approx((0.02, 0.02015, 0.0203))          # p10, median, p90
+        assert store.daily("KZ-001")[("2026-11-17", "latency")][:3] == (1, 1, 0)
+        # A probe offline for days uploads Monday's results on Thursday: Monday's roll-up changes.
+        store.insert(_at(latency_records("KZ-001", "p-1", 2), monday.replace(hour=7)), [False, False])
+        assert store.roll_up() == 1
+        assert store.daily("KZ-001")[("2026-11-16", "latency")][0] == 6
+        assert store.drop_raw_before("2026-11-17") == 6
+        assert store.daily("KZ-001")[("2026-11-16", "latency")][0] == 6               # roll-ups are kept
+        assert store.count() == 2
+    finally:
+        store.close()
+
+
+def test_day_verdicts_are_kept_per_policy(store_url):
+    from datetime import datetime, timezone
+
+    store = Store(store_url)
+    try:
+        store.insert(_at(latency_records("KZ-001", "p-1", 3), datetime(2026, 11, 16, 5, tzinfo=timezone.utc)),
+                     [False] * 3)
+        seen = []
+
+        def judge(school_id, day, records):
+            seen.append((school_id, day, len(records)))
+            return "no_data"
+
+        store.roll_up(judge, "ministry")
+        assert seen == [("KZ-001", "2026-11-16", 3)]
+        assert store.daily_verdicts("ministry") == {("KZ-001", "2026-11-16"): "no_data"}
     finally:
         store.close()

@@ -1,0 +1,66 @@
+"""The collector's housekeeping: daily roll-ups (and day-level verdicts) as results arrive, raw-data retention.
+
+Runs in one daemon thread beside the API; each pass is bounded, so a large backlog (a national
+outage's uploads) is rolled up over several passes without holding the store for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+
+from collectors.store import Store
+from core.timezone import to_local
+
+log = logging.getLogger("mektepnet.collector.maintenance")
+
+Judge = Callable[[str, str, list], str | None]
+
+
+def retention_horizon(months: int, now: datetime | None = None) -> date:
+    """The first local day whose raw results are kept: the first of the month `months` months ago."""
+    today = to_local(now or datetime.now(timezone.utc)).date()
+    month_index = today.year * 12 + today.month - 1 - months
+    return date(month_index // 12, month_index % 12 + 1, 1)
+
+
+class Maintenance:
+    """Roll up every `every_seconds`; drop raw results older than `raw_months` months once an hour."""
+
+    def __init__(self, store: Store, raw_months: int, judge: Judge | None = None, policy: str = "",
+                 every_seconds: float = 30.0):
+        self.store, self.raw_months, self.judge, self.policy = store, raw_months, judge, policy
+        self.every_seconds = every_seconds
+        self._stop = threading.Event()
+        self._last_retention = 0.0
+
+    def run_once(self) -> int:
+        """One pass: roll up until nothing is left to do (in bounded batches), then retention if due."""
+        rolled = 0
+        while (count := self.store.roll_up(self.judge, self.policy)) and not self._stop.is_set():
+            rolled += count
+        if time.monotonic() - self._last_retention > 3600 or not self._last_retention:
+            horizon = retention_horizon(self.raw_months)
+            dropped = self.store.drop_raw_before(horizon.isoformat())
+            self._last_retention = time.monotonic()
+            if dropped:
+                log.info("dropped %d raw results of days before %s (roll-ups kept)", dropped, horizon)
+        return rolled
+
+    def start(self) -> None:
+        """Run passes in a daemon thread until stop()."""
+        def loop() -> None:
+            while not self._stop.wait(self.every_seconds):
+                try:
+                    self.run_once()
+                except Exception:             # noqa: BLE001 - the next pass tries again
+                    log.exception("maintenance pass failed")
+
+        threading.Thread(target=loop, name="maintenance", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop after the current pass."""
+        self._stop.set()
