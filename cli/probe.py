@@ -88,10 +88,7 @@ def run(config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
             loop.add_signal_handler(signum, stop.set)
         await run_agent(settings, credentials, stop, announce=lambda text: print(text, flush=True))
 
-    try:
-        asyncio.run(main())
-    except OSError as exc:
-        raise CoreError.one(config, "metrics_address", settings.metrics_address, f"cannot listen: {exc}") from None
+    asyncio.run(main())
 
 
 @app.command()

@@ -134,9 +134,6 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
             raise HTTPException(413, f"content-length={declared}: the limit is {settings.max_body_bytes} bytes")
-        body = await request.body()
-        if len(body) > settings.max_body_bytes:
-            raise HTTPException(413, f"body of {len(body)} bytes: the limit is {settings.max_body_bytes} bytes")
         if in_flight[0] >= settings.max_in_flight:
             # Shed before any work: the store is behind; the probe keeps its records and comes back later.
             retry = settings.shed_retry_after_seconds + random.randint(0, settings.shed_retry_after_seconds)
@@ -145,13 +142,18 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         in_flight[0] += 1
         began = time.perf_counter()
         try:
-            return await run_in_threadpool(_ingest, body, authorization)
+            probe = await run_in_threadpool(probe_of, authorization)     # who it is, before reading a byte of body
+            body = bytearray()
+            async for chunk in request.stream():                        # chunked bodies have no Content-Length
+                body += chunk
+                if len(body) > settings.max_body_bytes:
+                    raise HTTPException(413, f"body over {settings.max_body_bytes} bytes: the limit")
+            return await run_in_threadpool(_ingest, bytes(body), probe)
         finally:
             in_flight[0] -= 1
             duration.observe(time.perf_counter() - began)
 
-    def _ingest(body: bytes, authorization: str | None) -> BatchAck:
-        probe = probe_of(authorization)
+    def _ingest(body: bytes, probe: ProbeRecord) -> BatchAck:
         with buckets_lock:
             wait = buckets.take(probe.probe_id)     # per probe token, never per IP: schools share carrier NAT
         if wait > 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,20 @@ class CollectorConfig:
     verdict_window_days: int = 7
     verdict_every_seconds: float = 300.0
     maintenance_every_seconds: float = 30.0  # daily roll-ups of days that got results; retention
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0 picks a free one); OSError if it cannot be had."""
+    family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def redacted(url: str | Path) -> str:
@@ -75,14 +90,21 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
                                ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key, log_level="warning",
                                access_log=False, lifespan="off", timeout_graceful_shutdown=5)
     server = uvicorn.Server(uv_config)
-    task = asyncio.create_task(server.serve())
+    try:
+        listener = listen(config.host, config.port)      # ours, so a busy port is an error we can report
+    except OSError:
+        maintenance.stop()
+        if fleet is not None:
+            fleet.verdicts.stop()
+        store.close()
+        raise
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         while not server.started:
             if task.done():
                 await task
-                raise OSError(f"cannot listen on {config.host}:{config.port}")
             await asyncio.sleep(0.02)
-        port = server.servers[0].sockets[0].getsockname()[1]
+        port = listener.getsockname()[1]
         scheme = "https" if config.tls_cert else "http"
         announce(f"collector listening on {scheme}://{config.host}:{port} (store {redacted(config.db)})")
         if stop is None:

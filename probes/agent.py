@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from core import __version__
+from core.errors import CoreError
 from core.measurement import Measurement
 from core.school_calendar import SchoolCalendar
 from probes.clock import Clock
@@ -98,6 +99,7 @@ class Agent:
         self._new_version: str | None = None
         self._failed: tuple[str | None, float] = (None, 0.0)     # a version that could not be applied, and when
         self._checked_at = time.monotonic()
+        self._rotate_not_before = 0.0
         self._restart = asyncio.Event()
         self.uploader: Uploader | None = None
 
@@ -113,9 +115,12 @@ class Agent:
         self.tls = tls_context(self.local_config.ca_file)
         self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
                                  self.clock, self.tls, on_config_version=self._config_changed)
+        await self._apply_remote()          # also when nothing is measured yet: the collector may set the jobs
         upload = asyncio.create_task(self.uploader.run(stop))
         status = asyncio.create_task(self._keep_status(stop))
-        await self._apply_remote()          # also when nothing is measured yet: the collector may set the jobs
+        if self.calendar.academic_year(local_now(self.clock).date()) is None:
+            log.warning("today is outside the school calendar's years: school-hours jobs and daytime tests wait "
+                        "until a calendar that covers it is installed")
         try:
             while not stop.is_set():
                 restart = self._restart = asyncio.Event()
@@ -142,31 +147,52 @@ class Agent:
         self._new_version = version
         self._restart.set()
 
+    async def _fetch_remote(self) -> tuple[str, dict]:
+        """(version, sections) of the configuration the collector serves; raises on any trouble.
+
+        Its `Date` header teaches the clock too, so a probe with nothing to upload yet learns its offset."""
+        sent = time.monotonic()
+        answer = await json_request("GET", f"{self.local_config.collector}/api/v1/probe/config",
+                                    token=self.credentials.token, tls=self.tls,
+                                    timeout_seconds=self.config.upload.timeout_seconds)
+        if date := answer.headers.get("date"):
+            self.clock.learn(date, sent, time.monotonic())
+        if answer.status != 200:
+            raise ValueError(f"HTTP {answer.status}")
+        document = json.loads(answer.body)
+        return str(document.get("version")), document.get("config") or {}
+
     async def _apply_remote(self) -> bool:
         """Fetch the collector's configuration and apply it if its version is new; True if applied."""
         requested, self._new_version, self._checked_at = self._new_version, None, time.monotonic()
         try:
-            answer = await json_request("GET", f"{self.local_config.collector}/api/v1/probe/config",
-                                        token=self.credentials.token, tls=self.tls,
-                                        timeout_seconds=self.config.upload.timeout_seconds)
-            if answer.status != 200:
-                raise ValueError(f"HTTP {answer.status}")
-            document = json.loads(answer.body)
-            version, remote = str(document.get("version")), document.get("config") or {}
+            version, remote = await self._fetch_remote()
             if version == self.applied_version:
                 return False
             config = effective_config(self.local_config, remote)
+            (self.local_config.state_dir / REMOTE_CONFIG_FILE).write_text(
+                json.dumps({"version": version, "config": remote}), encoding="utf-8")
         except (*TRANSPORT_ERRORS, ValidationError, AttributeError) as exc:
             self.config_error = f"configuration not applied: {exc}"
             self._failed = (requested, time.monotonic())
             log.error(self.config_error)
             return False
-        (self.local_config.state_dir / REMOTE_CONFIG_FILE).write_text(
-            json.dumps({"version": version, "config": remote}), encoding="utf-8")
         self.config, self.config_error, self.applied_version = config, None, version
         self.context = probe_context(config, self.credentials.probe_id, self.clock)
+        if self.uploader is not None:
+            self.uploader.settings = config.upload
         log.info("configuration %s applied (hash %s)", version, config.digest())
         return True
+
+    async def _check_remote(self) -> None:
+        """The hourly look at the served version: the scheduler restarts only if it changed."""
+        self._checked_at = time.monotonic()
+        try:
+            version, _ = await self._fetch_remote()
+        except (*TRANSPORT_ERRORS, AttributeError) as exc:
+            log.warning("configuration check failed: %s", exc)
+            return
+        self._config_changed(version)
 
     def _stored_remote(self) -> dict | None:
         path = self.local_config.state_dir / REMOTE_CONFIG_FILE
@@ -177,24 +203,32 @@ class Agent:
 
     async def _keep_status(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self.write_status()
-            await self._rotate_if_due()
-            if time.monotonic() - self._checked_at > CONFIG_CHECK_SECONDS:
-                self._config_changed("(hourly check)")
+            try:
+                self.write_status()
+                await self._rotate_if_due()
+                if time.monotonic() - self._checked_at > CONFIG_CHECK_SECONDS:
+                    await self._check_remote()
+            except Exception:          # noqa: BLE001 - e.g. the state disk failed: keep trying, keep measuring
+                log.exception("status round failed")
             try:
                 await asyncio.wait_for(stop.wait(), 15)
             except TimeoutError:
                 pass
 
     async def _rotate_if_due(self) -> None:
-        """Rotate the token a month before it expires; a failure is logged and retried on the next round."""
-        if not self.credentials.expires_within(ROTATE_BEFORE_SECONDS, datetime.now(timezone.utc)):
+        """Rotate the token a month before it expires, judged by the collector's clock (a box without an RTC
+        may be months off); a failure is logged and retried an hour later."""
+        reference = self.clock.reference_now()
+        if reference is None or time.monotonic() < self._rotate_not_before:
+            return
+        if not self.credentials.expires_within(ROTATE_BEFORE_SECONDS, datetime.fromtimestamp(reference, timezone.utc)):
             return
         try:
             self.credentials = await rotate(self.local_config.collector, self.credentials,
                                             self.local_config.state_dir, self.tls)
         except (*TRANSPORT_ERRORS, ValidationError) as exc:
-            log.warning("token rotation failed, will retry: %s", exc)
+            self._rotate_not_before = time.monotonic() + 3600
+            log.warning("token rotation failed, will retry in an hour: %s", exc)
             return
         if self.uploader is not None:
             self.uploader.credentials = self.credentials
@@ -236,7 +270,11 @@ async def run_agent(config: ProbeConfig, credentials: Credentials, stop: asyncio
     from probes.metrics import serve_metrics
 
     agent = Agent(config, credentials)
-    server = serve_metrics(agent, config.metrics_address) if config.metrics_address else None
+    try:
+        server = serve_metrics(agent, config.metrics_address) if config.metrics_address else None
+    except OSError as exc:
+        raise CoreError.one("configuration", "metrics_address", config.metrics_address,
+                            f"cannot listen: {exc.strerror or exc}") from None
     announce(f"probe {credentials.probe_id} of {credentials.school_id}: uploading to {config.collector}"
              + (f", metrics on http://{config.metrics_address}/metrics" if server else ""))
     try:

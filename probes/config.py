@@ -112,6 +112,12 @@ class ThroughputPlan(_Frozen):
     school_days_only: bool = True
     daily_budget_bytes: int = Field(default=1_000_000_000, ge=0)
 
+    @model_validator(mode="after")
+    def _windows_for_tests(self) -> "ThroughputPlan":
+        if self.daytime_tests and not self.day_windows:
+            raise ValueError(f"daytime_tests={self.daytime_tests} needs at least one of day_windows")
+        return self
+
 
 class SchoolHours(_Frozen):
     """First bell of the first shift to the end of the last one, and the school week."""

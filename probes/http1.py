@@ -108,9 +108,19 @@ async def _body(reader: asyncio.StreamReader, headers: dict[str, str], limit: in
         counted += len(chunk)
 
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        while size := int((await reader.readline()).split(b";")[0].strip() or b"0", 16):
-            take(await reader.readexactly(size))
-            await reader.readline()
+        while True:
+            line = await reader.readline()
+            if not line:
+                raise EOFError("the chunked body ended before its last chunk")
+            size = int(line.split(b";")[0].strip() or b"0", 16)     # ValueError for a malformed size
+            if size == 0:
+                break
+            while size:                                              # a server's chunk size is not trusted
+                piece = await reader.readexactly(min(size, 65536))
+                take(piece)
+                size -= len(piece)
+            if await reader.readline() not in (b"\r\n", b"\n"):
+                raise ValueError("a chunk is not followed by CRLF")
         return bytes(kept), counted
     remaining = int(headers["content-length"]) if headers.get("content-length", "").isdigit() else None
     while remaining is None or remaining > 0:

@@ -59,7 +59,7 @@ def throughput_moments(day: date, plan: ThroughputPlan, week_days: int, calendar
     """The moments of a day's throughput tests, sorted; the same for the same seed and day."""
     rng = random.Random(hashlib.sha256(f"{seed}:{day.isoformat()}".encode()).digest())
     moments = _window_instants(day, plan.night_window, plan.night_tests, rng)
-    if not plan.school_days_only or calendar.is_school_day(day, week_days):
+    if plan.day_windows and (not plan.school_days_only or calendar.is_school_day(day, week_days)):
         per_window = [plan.daytime_tests // len(plan.day_windows)] * len(plan.day_windows)
         for index in range(plan.daytime_tests % len(plan.day_windows)):
             per_window[index] += 1
@@ -110,25 +110,38 @@ class Scheduler:
     async def _periodic(self, job: Job, stop: asyncio.Event) -> None:
         await self.sleep(self.rng.uniform(0, job.interval_seconds))
         while not stop.is_set():
-            if job.hours == "always" or in_school_hours(local_now(self.context.clock), self.config.school_hours,
-                                                         self.calendar):
-                await self.link_quiet.wait()
-                for target in job.targets:
-                    self.sink(await run_prober(job.prober, target, self.config.modules, self.context))
+            try:
+                if job.hours == "always" or in_school_hours(local_now(self.context.clock), self.config.school_hours,
+                                                             self.calendar):
+                    await self.link_quiet.wait()
+                    for target in job.targets:
+                        self.sink(await run_prober(job.prober, target, self.config.modules, self.context))
+            except Exception:          # noqa: BLE001 - e.g. the outbox's disk failed: log, and try next round
+                log.exception("%s job failed; it runs again next interval", job.prober)
             await self.sleep(job.interval_seconds * self.rng.uniform(1 - JITTER, 1 + JITTER))
 
     async def _throughput(self, stop: asyncio.Event) -> None:
-        plan = self.config.throughput
         while not stop.is_set():
+            following = self.next_throughput_moment()
             now = local_now(self.context.clock)
-            upcoming = [moment for day in (now.date() - timedelta(days=1), now.date(), now.date() + timedelta(days=1))
-                        for moment in throughput_moments(day, plan, self.config.school_hours.week_days,
-                                                         self.calendar, self.context.probe_id)
-                        if moment > now]
-            following = min(upcoming, default=now + timedelta(hours=1))
+            if following is None:                  # nothing planned in reach (holidays, a plan of zero tests)
+                await self.sleep(3600.0)
+                continue
             await self.sleep(min((following - now).total_seconds(), 3600.0))
             if local_now(self.context.clock) >= following:
-                await self.throughput_test(following.date())
+                try:
+                    await self.throughput_test(following.date())
+                except Exception:      # noqa: BLE001 - the next planned test runs all the same
+                    log.exception("throughput test failed")
+
+    def next_throughput_moment(self) -> datetime | None:
+        """The next planned test moment from yesterday's to tomorrow's plan, or None."""
+        now = local_now(self.context.clock)
+        upcoming = [moment for day in (now.date() - timedelta(days=1), now.date(), now.date() + timedelta(days=1))
+                    for moment in throughput_moments(day, self.config.throughput, self.config.school_hours.week_days,
+                                                     self.calendar, self.context.probe_id)
+                    if moment > now]
+        return min(upcoming, default=None)
 
     async def throughput_test(self, day: date) -> list[Measurement]:
         """One ndt7 test now, within the day's remaining budget; periodic jobs wait until it ends."""

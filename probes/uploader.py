@@ -2,8 +2,9 @@
 
 Retries use exponential backoff with full jitter, `Retry-After` is honoured, and only what the
 collector acknowledged leaves the outbox. A batch refused as a whole with a 4xx is set aside with
-the reason (except 401/403, a credential problem that enrolment fixes, and 413, answered by halving
-the batch). Every answer's `Date` header teaches the probe its clock offset.
+the reason — only after retries and halving down to the one record refused (401/403 is a credential
+problem that enrolment fixes, 413 is answered by halving, other 4xx are treated as passing trouble).
+Every answer's `Date` header teaches the probe its clock offset.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from probes.identity import Credentials
 from probes.outbox import Outbox
 
 log = logging.getLogger("mektepnet.probe.upload")
+
+# Whole-batch answers that say "this batch, as sent, will not be taken" (not routing or proxy trouble).
+PERMANENT_REFUSALS = frozenset({400, 409, 410, 413, 415, 422})
+REFUSALS_BEFORE_NARROWING = 5
 
 
 @dataclass
@@ -59,6 +64,7 @@ class Uploader:
     on_config_version: Callable[[str], None] | None = None
     _batch_records: int = 0
     _failures: int = 0
+    _refusals: int = 0          # consecutive whole-batch refusals of the oldest records
 
     def __post_init__(self) -> None:
         self._batch_records = self.settings.batch_records
@@ -67,7 +73,11 @@ class Uploader:
         """Upload until `stop` is set; returns within one request timeout of it."""
         await _wait(stop, random.uniform(0, min(5.0, self.settings.interval_seconds)))   # fleets never start together
         while not stop.is_set():
-            delay = await self.upload_once()
+            try:
+                delay = await self.upload_once()
+            except Exception:                   # noqa: BLE001 - an outbox I/O error must not end uploading
+                log.exception("upload round failed; retrying")
+                delay = self._backoff("internal", "see the log", count=True)
             if delay is not None:
                 await _wait(stop, delay)
 
@@ -96,34 +106,52 @@ class Uploader:
         if status in (429, 503):
             self.stats.fail("busy")
             wait = retry_after_seconds(answer.headers.get("retry-after"))
-            return wait if wait is not None else self._backoff("busy", f"HTTP {status}", count=False)
+            if wait is None:
+                return self._backoff("busy", f"HTTP {status}", count=False)
+            return min(max(wait, 1.0), self.settings.backoff_max_seconds)     # a proxy's odd value cannot stall us
         if status in (401, 403):
             return self._backoff("unauthorized", f"HTTP {status}: the credential was refused; enrol again")
         if status == 413 and self._batch_records > 1:
             self._batch_records = max(1, self._batch_records // 2)
             self.stats.fail("too_large")
             return None
-        if 400 <= status < 500:
-            reason = f"HTTP {status}: {answer.body[:500].decode(errors='replace')}"
-            log.error("collector refused a batch of %d records, set aside: %s", len(ids), reason)
-            self.outbox.set_aside(ids, reason)
-            self.stats.fail("refused")
+        if status in PERMANENT_REFUSALS:
+            return self._refused(status, answer, ids)
+        return self._backoff("server" if status >= 500 else "refused", f"HTTP {status}")
+
+    def _refused(self, status: int, answer: Response, ids: list[uuid.UUID]) -> float | None:
+        """A batch refused as a whole: retry it, then narrow it down, and set aside only one record at a time.
+
+        A proxy's passing trouble or a collector mid-upgrade must not cost the outbox; a record the
+        collector will never take is isolated by halving and kept aside with the reason.
+        """
+        reason = f"HTTP {status}: {answer.body[:500].decode(errors='replace')}"
+        self.stats.fail("refused")
+        self._refusals += 1
+        if self._refusals < REFUSALS_BEFORE_NARROWING:
+            return self._backoff("refused", reason, count=False)
+        self._refusals = 0
+        if len(ids) > 1:
+            self._batch_records = max(1, len(ids) // 2)
             return None
-        return self._backoff("server", f"HTTP {status}")
+        log.error("collector refused record %s %d times, set aside: %s", ids[0], REFUSALS_BEFORE_NARROWING, reason)
+        self.outbox.set_aside(ids, reason)
+        return None
 
     def _acknowledged(self, answer: Response, ids: list[uuid.UUID]) -> float | None:
         try:
             ack = BatchAck.model_validate_json(answer.body)
         except ValidationError as exc:
             return self._backoff("bad_answer", f"unreadable acknowledgement: {exc.errors()[0]['msg']}")
-        if len(ack.results) != len(ids) or any(r.measurement_id not in (None, ids[r.index]) for r in ack.results):
+        if len(ack.results) != len(ids) or any(r.index >= len(ids) or r.measurement_id not in (None, ids[r.index])
+                                               for r in ack.results):
             return self._backoff("bad_answer", "acknowledgement does not match the batch")
         for status, count in self.outbox.settle(ack).items():
             self.stats.records[status.value] += count
         for result in ack.results:
             if result.status is RecordStatus.REJECTED:
                 log.warning("record %s rejected, set aside: %s", result.measurement_id, result.reason)
-        self._failures, self.stats.last_success = 0, time.time()
+        self._failures, self._refusals, self.stats.last_success = 0, 0, time.time()
         self._batch_records = self.settings.batch_records
         self.stats.config_version = ack.config_version
         if self.on_config_version is not None:

@@ -141,6 +141,13 @@ def test_the_collector_refuses_bad_options(tmp_path):
     assert half_tls.returncode == 2 and "--tls-cert and --tls-key go together" in half_tls.stderr
     missing = run_cli("collector", "serve", "--db", tmp_path / "c.sqlite3", "--probe-config", tmp_path / "absent.yaml")
     assert missing.returncode == 2 and "no such file" in missing.stderr
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = run_cli("collector", "serve", "--db", tmp_path / "c.sqlite3", "--port", taken.getsockname()[1])
+    assert busy.returncode == 2 and "--port" in busy.stderr and "in use" in busy.stderr
 
 
 def test_the_collector_commands_work_on_postgresql(postgres, tmp_path):

@@ -60,3 +60,39 @@ def test_timeouts_refusals_and_bad_urls_are_records_with_errors():
     assert late.error == "no complete answer within 0.1 s"
     assert "ConnectionRefused" in refused.error
     assert get("ftp://kundelik.kz/").error == "url='ftp://kundelik.kz/': not an http(s) URL"
+
+
+def test_the_client_reads_chunked_bodies_and_refuses_truncated_ones():
+    import socket
+    import threading
+
+    from probes.http1 import request
+
+    answers = {
+        "/whole": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n",
+        "/cut": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        "/short": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello",
+    }
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def serve():
+        for _ in answers:
+            connection, _ = server.accept()
+            path = connection.recv(4096).split()[1].decode()
+            connection.sendall(answers[path])
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = server.getsockname()[1]
+    whole = asyncio.run(request("GET", f"http://127.0.0.1:{port}/whole"))
+    assert whole.body == b"hello world" and whole.body_bytes == 11
+    for path in ("/cut", "/short"):
+        try:
+            asyncio.run(request("GET", f"http://127.0.0.1:{port}{path}"))
+        except EOFError as exc:
+            assert "ended" in str(exc)
+        else:
+            raise AssertionError(f"{path}: a truncated body was taken as whole")
+    server.close()

@@ -117,3 +117,14 @@ def test_periodic_jobs_start_at_random_phases_and_stop(tmp_path, calendar):
     assert 3 <= len(recorded) <= 6
     assert all(r.kind.value == "latency" and r.method == "tcp-connect" for r in recorded)
     assert pytest.approx(0.0) == recorded[0].values["loss_ratio"]     # a RST answers as fast as a SYN-ACK
+
+
+def test_no_test_is_run_when_none_is_planned(tmp_path, calendar):
+    config = ProbeConfig(collector="http://127.0.0.1:1", school_id="KZ-001", state_dir=tmp_path, jobs=(),
+                         throughput=ThroughputPlan(daytime_tests=0, night_tests=0))
+    scheduler = Scheduler(config, ProbeContext("KZ-001", "p-1", Clock()), lambda records: None,
+                          DataBudget(Outbox(tmp_path / "o.sqlite3"), 10**9), calendar)
+    assert scheduler.next_throughput_moment() is None
+    with pytest.raises(ValueError, match="needs at least one of day_windows"):
+        ThroughputPlan(day_windows=())
+    assert throughput_moments(SCHOOL_DAY, ThroughputPlan(day_windows=(), daytime_tests=0), 5, calendar, "p") != []

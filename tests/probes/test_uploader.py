@@ -14,7 +14,7 @@ from collectors.store import Store
 from probes.clock import Clock
 from probes.config import UploadSettings
 from probes.outbox import Outbox
-from probes.uploader import Uploader, retry_after_seconds
+from probes.uploader import REFUSALS_BEFORE_NARROWING, Uploader, retry_after_seconds
 from tests.helpers.collector import collector_thread, enrolled
 from tests.helpers.records import latency_records
 
@@ -98,16 +98,27 @@ def test_records_the_collector_rejects_are_set_aside_with_the_reason(collector, 
     assert "school_id='KZ-009'" in reason
 
 
-def test_a_batch_refused_whole_is_halved_then_set_aside(tmp_path):
+def test_a_batch_refused_whole_is_retried_halved_then_set_aside_one_record_at_a_time(tmp_path):
     db = tmp_path / "collector.sqlite3"
     with collector_thread(CollectorConfig(db=db, ingest=IngestSettings(max_body_bytes=400))) as url:
         credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
         outbox = Outbox(tmp_path / "outbox.sqlite3")
         outbox.add(latency_records("KZ-001", credentials.probe_id, 4))
-        uploader = drain(url, credentials, outbox)
+        uploader = drain(url, credentials, outbox, rounds=4)
+        assert outbox.depth() == (4, 0)            # halved twice; the single record is being retried, not dropped
+        uploader = drain(url, credentials, outbox, rounds=40)
     assert outbox.depth() == (0, 4)
-    assert uploader.stats.failures["too_large"] >= 2 and uploader.stats.failures["refused"] == 4
+    assert uploader.stats.failures["refused"] == 4 * REFUSALS_BEFORE_NARROWING
     assert all("HTTP 413" in reason for _, reason in outbox.set_aside_reasons())
+
+
+def test_routing_trouble_never_costs_the_outbox(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox.add(latency_records("KZ-001", credentials.probe_id, 3))
+    uploader = drain(url + "/wrong-prefix", credentials, outbox, rounds=30)          # a proxy answering 404
+    assert outbox.depth() == (3, 0) and uploader.stats.failures["refused"] == 30
 
 
 def test_an_unreachable_collector_keeps_everything_and_backs_off(tmp_path):
