@@ -8,6 +8,7 @@ intercepts TLS shows up as an unexpected issuer, or as a verification failure th
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -50,7 +51,9 @@ async def probe_http(target: str, module: Module, context: ProbeContext) -> list
     return [context.record(Kind.HTTP, target, "http-get", start, trace.timings | values, attributes, error)]
 
 
+@functools.lru_cache(maxsize=8)
 def _tls_context(settings: HttpModule, verify: bool = True) -> ssl.SSLContext:
+    """One context per settings (loading the CA store costs milliseconds on a small box)."""
     context = ssl.create_default_context(cafile=settings.ca_file)
     if not verify:
         context.check_hostname = False

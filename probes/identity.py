@@ -47,6 +47,11 @@ def save_credentials(state_dir: Path, credentials: Credentials) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+    directory = os.open(state_dir, os.O_RDONLY)
+    try:
+        os.fsync(directory)               # the rename itself survives a power cut
+    finally:
+        os.close(directory)
     return path
 
 
