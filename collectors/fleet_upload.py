@@ -64,25 +64,25 @@ def _insert(store: Store, records: list[Measurement], max_clock_offset: float) -
     return sum(store.insert(records, [quarantined(m, max_clock_offset) for m in records]))
 
 
-def enrol_fleet(simulator: FleetSimulator, url: str, db: str, school_ids: Iterable[str],
-                concurrency: int = 32) -> dict[str, str]:
-    """Enrol one probe per school through the API; returns school id -> bearer token."""
+def enrol_fleet(url: str, db: str, school_ids: Iterable[str], concurrency: int = 32) -> dict[str, tuple[str, str]]:
+    """Enrol one probe per school through the API; returns school id -> (probe id, bearer token)."""
     store = Store(db)
     try:
         codes = {school_id: enrolment.issue_code(store, school_id) for school_id in school_ids}
     finally:
         store.close()
 
-    async def main() -> dict[str, str]:
+    async def main() -> dict[str, tuple[str, str]]:
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(school_id: str, code: str) -> tuple[str, str]:
+        async def one(school_id: str, code: str) -> tuple[str, tuple[str, str]]:
             async with gate:
                 answer = await json_request("POST", f"{url}/api/v1/enroll",
                                             {"school_id": school_id, "enrollment_code": code})
             if answer.status != 201:
                 raise RuntimeError(f"enrolling {school_id}: HTTP {answer.status} {answer.body[:200]!r}")
-            return school_id, json.loads(answer.body)["token"]
+            issued = json.loads(answer.body)
+            return school_id, (issued["probe_id"], issued["token"])
 
         return dict(await asyncio.gather(*(one(s, c) for s, c in codes.items())))
 
@@ -128,9 +128,9 @@ async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: di
     return report
 
 
-def batches_of(records: list[Measurement]) -> list[list[dict]]:
-    """Records as the JSON objects of batches of at most MAX_BATCH_RECORDS."""
-    objects = [json.loads(record.model_dump_json()) for record in records]
+def batches_of(records: list[Measurement], probe_id: str) -> list[list[dict]]:
+    """Records as the JSON objects of batches of at most MAX_BATCH_RECORDS, as the enrolled probe `probe_id`."""
+    objects = [json.loads(record.model_dump_json()) | {"probe_id": probe_id} for record in records]
     return [objects[start:start + MAX_BATCH_RECORDS] for start in range(0, len(objects), MAX_BATCH_RECORDS)]
 
 
@@ -140,7 +140,6 @@ def via_api(simulator: FleetSimulator, url: str, db: str, first: date, days: int
     by_school: dict[str, list[Measurement]] = {}
     for records in simulator.days(first, days):
         by_school.setdefault(records[0].school_id, []).extend(records)
-    tokens = enrol_fleet(simulator, url, db, by_school)
-    probes = {school_id: (simulator.probe_id(school_id), token) for school_id, token in tokens.items()}
-    batches = {school_id: batches_of(records) for school_id, records in by_school.items()}
+    probes = enrol_fleet(url, db, by_school)
+    batches = {school_id: batches_of(records, probes[school_id][0]) for school_id, records in by_school.items()}
     return asyncio.run(send_batches(url, probes, batches, concurrency, on_progress))

@@ -1,0 +1,101 @@
+"""The fleet simulator: repeatable, shaped like the fleet, labelled synthetic, into a store or through the API."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date
+
+from collectors.fleet_upload import via_api
+from collectors.server import CollectorConfig
+from collectors.simulator import FleetSimulator, Troubles
+from collectors.store import Store
+from core.measurement import Kind
+from core.synthetic import generate_registry
+from tests.helpers.cli import run_cli
+from tests.helpers.collector import collector_thread
+
+WEEK = date(2026, 11, 16)          # Monday to Sunday
+
+
+def test_the_same_seed_gives_the_same_records_and_another_does_not(calendar):
+    registry = generate_registry(20, seed=5)
+    first = [m.measurement_id for records in FleetSimulator(registry, calendar, seed=1).days(WEEK, 2) for m in records]
+    again = [m.measurement_id for records in FleetSimulator(registry, calendar, seed=1).days(WEEK, 2) for m in records]
+    other = [m.measurement_id for records in FleetSimulator(registry, calendar, seed=2).days(WEEK, 2) for m in records]
+    assert first == again and set(first).isdisjoint(other) and len(first) > 1000
+
+
+def test_the_fleet_is_shaped_like_the_country(calendar):
+    registry = generate_registry(600, seed=7)
+    simulator = FleetSimulator(registry, calendar, seed=1)
+    share = {"urban": [], "rural": []}
+    daytime, night, satellite_rtts = [], [], []
+    for records in simulator.days(WEEK, 1):
+        school = registry[records[0].school_id]
+        downloads = [m for m in records if m.kind is Kind.DOWNLOAD]
+        for m in downloads:
+            hour = m.start.astimezone(calendar_zone()).hour
+            (night if hour < 6 else daytime).append(m.values["throughput_bps"] / school.contracted_bps)
+            share[school.locality.value].append(m.values["throughput_bps"] / school.contracted_bps)
+        if "satellite" in school.isp.lower():
+            satellite_rtts += [m.values["rtt_median_seconds"] for m in records if m.kind is Kind.LATENCY]
+        assert all(m.probe_version == "synthetic" and m.attributes["synthetic"] == "true" for m in records)
+    assert statistics.median(share["rural"]) < statistics.median(share["urban"])
+    assert statistics.median(night) > statistics.median(daytime)          # the school's own traffic by day
+    assert satellite_rtts and min(satellite_rtts) > 0.5
+    assert 0.01 <= len(simulator.silent) / len(registry) <= 0.06
+    assert not any(simulator.day(registry[s], WEEK) for s in simulator.silent)
+
+
+def test_troubles_show_up_as_quarantine_and_silence(calendar):
+    registry = generate_registry(200, seed=2)
+    simulator = FleetSimulator(registry, calendar, seed=3, troubles=Troubles(silent=0.1, unknown_clock=0.2,
+                                                                              skewed_clock=0.0, outage_day=0.0))
+    offsets = {m.school_id: m.clock_offset_seconds for records in simulator.days(WEEK, 1) for m in records}
+    unknown = [school for school, offset in offsets.items() if offset is None]
+    assert 0.1 * len(offsets) <= len(unknown) <= 0.3 * len(offsets)
+    assert len(offsets) == len(registry) - len(simulator.silent)
+
+
+def calendar_zone():
+    from core.timezone import almaty
+
+    return almaty()
+
+
+def test_the_command_writes_a_store_and_rolls_it_up(tmp_path):
+    registry = tmp_path / "registry.csv"
+    assert run_cli("registry", "generate", "--schools", 8, "--seed", 4, "--out", registry).returncode == 0
+    result = run_cli("simulate", "fleet", "--registry", registry, "--days", 2, "--first", "2026-11-16",
+                     "--db", tmp_path / "store.sqlite3", "--lean")
+    assert result.returncode == 0, result.stderr
+    written = int(result.stdout.split("wrote ")[1].split(" ")[0].replace(",", ""))
+    store = Store(tmp_path / "store.sqlite3")
+    try:
+        assert store.count() == written > 0
+        school_id, _ = next(iter(store.latest()))
+        assert store.daily(school_id)                                  # roll-ups were made
+    finally:
+        store.close()
+    refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 0, "--db", tmp_path / "x.sqlite3")
+    assert refused.returncode == 2 and "--days" in refused.stderr
+
+
+def test_through_the_api_every_record_is_acknowledged_once(tmp_path, calendar):
+    registry_file = tmp_path / "registry.csv"
+    run_cli("registry", "generate", "--schools", 6, "--seed", 9, "--out", registry_file)
+    from core.registry import load_registry
+
+    registry = load_registry(registry_file)
+    db = tmp_path / "collector.sqlite3"
+    simulator = FleetSimulator(registry, calendar, seed=1, troubles=Troubles(silent=0.0, outage_day=0.0))
+    generated = sum(len(records) for records in simulator.days(WEEK, 1))
+    with collector_thread(CollectorConfig(db=db, registry=registry_file)) as url:
+        report = via_api(simulator, url, str(db), WEEK, 1, concurrency=4)
+    assert report.records == {"accepted": generated, "duplicate": 0, "rejected": 0}
+    assert len(report.latencies) >= len(registry) and report.percentile(0.99) > 0
+    store = Store(db)
+    try:
+        assert store.count() == generated
+    finally:
+        store.close()
