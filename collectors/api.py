@@ -28,7 +28,7 @@ from collectors.exporter import FleetCollector, Verdicts
 from collectors.maintenance import retention_horizon
 from collectors.store import ProbeRecord, Store, local_day
 from core import __version__
-from core.batch import BatchAck, RecordAck, RecordStatus, open_batch
+from core.batch import BatchAck, RecordAck, RecordStatus, open_batch_json
 from core.errors import CoreError
 from core.measurement import Measurement
 from core.metrics import instrument
@@ -162,11 +162,9 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         if fleet is not None and probe.school_id not in fleet.registry:
             raise HTTPException(403, f"school_id={probe.school_id!r} is not in the registry")
         try:
-            payload = json.loads(body)
+            envelope, opened = open_batch_json(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise HTTPException(400, f"body: not JSON ({exc})") from None
-        try:
-            envelope, opened = open_batch(payload)
         except CoreError as exc:
             raise HTTPException(422, [str(problem) for problem in exc.problems]) from None
         if (envelope.probe_id, envelope.school_id) != (probe.probe_id, probe.school_id):

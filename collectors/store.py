@@ -122,6 +122,9 @@ class ProbeRecord:
     last_seen_at: float | None
 
 
+LAST_SEEN_RESOLUTION_SECONDS = 60.0
+
+
 def is_postgresql(url: str | Path) -> bool:
     """True for a PostgreSQL URL, False for a SQLite file path."""
     return str(url).startswith(("postgresql://", "postgres://"))
@@ -178,9 +181,11 @@ class Store:
 
     def __init__(self, url: str | Path):
         self.url = str(url)
-        self._db = _Connection(url)
+        self._db = _Connection(url)                  # writes, one at a time
         self._lock = threading.Lock()
         self._migrate()
+        self._reader = _Connection(url)              # reads never wait behind a write's fsync (WAL / MVCC)
+        self._read_lock = threading.Lock()
 
     def _migrate(self) -> None:
         with self._lock:
@@ -193,6 +198,12 @@ class Store:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+        self._reader.close()
+
+    def _read(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """Rows of a query on the read connection."""
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
 
     def insert(self, measurements: Iterable[Measurement], quarantined: Iterable[bool]) -> list[bool]:
         """Store records in one transaction; per record True if new, False if its id was already stored.
@@ -200,41 +211,41 @@ class Store:
         New records mark their (school, local day) for the roll-up, so a late result updates its own day.
         """
         records, held = list(measurements), list(quarantined)
+        ids = [str(m.measurement_id) for m in records]
         now = time.time()
-        with self._lock:
+        known = self._known_ids(ids)
+        fresh = [(m, i, h, local_day(m)) for m, i, h in zip(records, ids, held) if i not in known]
+        rows = [(i, m.school_id, m.probe_id, m.kind.value, m.start.timestamp(), m.end.timestamp(),
+                 m.clock_offset_seconds, int(h), m.model_dump_json(), now, day, primary_value(m),
+                 int(m.error is not None)) for m, i, h, day in fresh]
+        newest: dict[tuple[str, str], Measurement] = {}
+        for m, _, h, _ in fresh:
+            key = (m.school_id, m.kind.value)
+            if not h and (key not in newest or newest[key].end < m.end):
+                newest[key] = m
+        latest = [(school, kind, m.end.timestamp(), m.model_dump_json()) for (school, kind), m in newest.items()]
+        dirty = sorted({(m.school_id, day) for m, _, _, day in fresh})
+        with self._lock:                # only the writing itself is serialised; a duplicate id still cannot land twice
             self._db.begin()
             try:
-                known = self._known_ids([str(m.measurement_id) for m in records])
-                fresh = [(m, h) for m, h in zip(records, held) if str(m.measurement_id) not in known]
-                self._db.executemany(
-                    "INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (measurement_id) DO NOTHING",
-                    [(str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
-                      m.end.timestamp(), m.clock_offset_seconds, int(h), m.model_dump_json(), now,
-                      local_day(m), primary_value(m), int(m.error is not None)) for m, h in fresh])
-                newest: dict[tuple[str, str], Measurement] = {}
-                for m, h in fresh:
-                    key = (m.school_id, m.kind.value)
-                    if not h and (key not in newest or newest[key].end < m.end):
-                        newest[key] = m
+                self._db.executemany("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                     "ON CONFLICT (measurement_id) DO NOTHING", rows)
                 self._db.executemany(
                     "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT (school_id, kind) DO UPDATE SET "
-                    "end_ts = excluded.end_ts, body = excluded.body WHERE excluded.end_ts > latest.end_ts",
-                    [(school, kind, m.end.timestamp(), m.model_dump_json()) for (school, kind), m in newest.items()])
-                self._db.executemany("INSERT INTO dirty_days VALUES (?, ?) ON CONFLICT DO NOTHING",
-                                     sorted({(m.school_id, local_day(m)) for m, _ in fresh}))
+                    "end_ts = excluded.end_ts, body = excluded.body WHERE excluded.end_ts > latest.end_ts", latest)
+                self._db.executemany("INSERT INTO dirty_days VALUES (?, ?) ON CONFLICT DO NOTHING", dirty)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return [str(m.measurement_id) not in known for m in records]
+        return [i not in known for i in ids]
 
     def _known_ids(self, ids: list[str]) -> set[str]:
         known: set[str] = set()
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            rows = self._db.execute(f"SELECT measurement_id FROM measurements WHERE measurement_id IN "
-                                    f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+            rows = self._read(f"SELECT measurement_id FROM measurements WHERE measurement_id IN "
+                              f"({', '.join('?' * len(chunk))})", chunk)
             known.update(row[0] for row in rows)
         return known
 
@@ -249,9 +260,8 @@ class Store:
             keys = self._db.execute("SELECT school_id, day FROM dirty_days ORDER BY day LIMIT ?", (limit,)).fetchall()
             self._db.executemany("DELETE FROM dirty_days WHERE school_id = ? AND day = ?", keys)
         for school_id, day in keys:
-            with self._lock:
-                rows = self._db.execute("SELECT kind, value, quarantined, failed, body FROM measurements "
-                                        "WHERE school_id = ? AND day = ?", (school_id, day)).fetchall()
+            rows = self._read("SELECT kind, value, quarantined, failed, body FROM measurements "
+                              "WHERE school_id = ? AND day = ?", (school_id, day))
             summaries = [(school_id, day, kind, *summary) for kind, summary in _summarise(rows).items()]
             status = None
             if judge is not None:
@@ -273,16 +283,13 @@ class Store:
 
     def daily(self, school_id: str) -> dict[tuple[str, str], tuple]:
         """A school's roll-ups by (day, kind): (samples, quarantined, failed, p10, median, p90, mean)."""
-        with self._lock:
-            rows = self._db.execute("SELECT day, kind, samples, quarantined, failed, p10, median, p90, mean FROM daily "
-                                    "WHERE school_id = ?", (school_id,)).fetchall()
+        rows = self._read("SELECT day, kind, samples, quarantined, failed, p10, median, p90, mean FROM daily "
+                          "WHERE school_id = ?", (school_id,))
         return {(day, kind): tuple(rest) for day, kind, *rest in rows}
 
     def daily_verdicts(self, policy: str) -> dict[tuple[str, str], str]:
         """Day-level verdicts of a policy by (school_id, day)."""
-        with self._lock:
-            rows = self._db.execute("SELECT school_id, day, status FROM daily_verdicts WHERE policy = ?",
-                                    (policy,)).fetchall()
+        rows = self._read("SELECT school_id, day, status FROM daily_verdicts WHERE policy = ?", (policy,))
         return {(school, day): status for school, day, status in rows}
 
     def drop_raw_before(self, day: str) -> int:
@@ -292,34 +299,29 @@ class Store:
 
     def latest(self) -> dict[tuple[str, str], Measurement]:
         """The newest trusted (not quarantined) record of each kind of each school, by (school_id, kind)."""
-        with self._lock:
-            rows = self._db.execute("SELECT school_id, kind, body FROM latest").fetchall()
+        rows = self._read("SELECT school_id, kind, body FROM latest")
         return {(school, kind): Measurement.model_validate_json(body) for school, kind, body in rows}
 
     def trusted_between(self, start_ts: float, end_ts: float) -> list[Measurement]:
         """Trusted records that ended in [start_ts, end_ts) (unix seconds), for verdicts."""
-        with self._lock:
-            rows = self._db.execute("SELECT body FROM measurements WHERE end_ts >= ? AND end_ts < ? AND quarantined = 0",
-                                    (start_ts, end_ts)).fetchall()
+        rows = self._read("SELECT body FROM measurements WHERE end_ts >= ? AND end_ts < ? AND quarantined = 0",
+                          (start_ts, end_ts))
         return [Measurement.model_validate_json(body) for (body,) in rows]
 
     def measurement_ids(self, school_id: str | None = None) -> list[str]:
         """Every stored measurement id (of one school)."""
-        with self._lock:
-            if school_id is None:
-                rows = self._db.execute("SELECT measurement_id FROM measurements").fetchall()
-            else:
-                rows = self._db.execute("SELECT measurement_id FROM measurements WHERE school_id = ?",
-                                        (school_id,)).fetchall()
+        if school_id is None:
+            rows = self._read("SELECT measurement_id FROM measurements")
+        else:
+            rows = self._read("SELECT measurement_id FROM measurements WHERE school_id = ?", (school_id,))
         return [row[0] for row in rows]
 
     def count(self, quarantined: bool | None = None) -> int:
         """How many measurements are stored (only quarantined ones, or only trusted ones)."""
         query = "SELECT count(*) FROM measurements"
-        with self._lock:
-            if quarantined is None:
-                return self._db.execute(query).fetchone()[0]
-            return self._db.execute(query + " WHERE quarantined = ?", (int(quarantined),)).fetchone()[0]
+        if quarantined is None:
+            return self._read(query)[0][0]
+        return self._read(query + " WHERE quarantined = ?", (int(quarantined),))[0][0]
 
     def add_enrolment_code(self, code_hash: str, school_id: str, expires_at: float) -> None:
         """Remember a one-time enrolment code (hashed)."""
@@ -354,23 +356,26 @@ class Store:
 
     def probe_by_token(self, token_hash: str, now: float) -> ProbeRecord | None:
         """The probe holding this token, if the token is valid (known, not expired, not revoked)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at, token_hash = ? FROM probes "
-                "WHERE (token_hash = ? OR previous_token_hash = ?) AND revoked_at IS NULL AND token_expires_at > ?",
-                (token_hash, token_hash, token_hash, now)).fetchone()
-            if row is not None:
-                current = row[5]
-                self._db.execute("UPDATE probes SET last_seen_at = ?" + (", previous_token_hash = NULL" if current else "")
-                                 + " WHERE probe_id = ?", (now, row[0]))
-                row = row[:5]
-        return ProbeRecord(*row) if row else None
+        rows = self._read(
+            "SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at, token_hash = ?, "
+            "previous_token_hash FROM probes WHERE (token_hash = ? OR previous_token_hash = ?) "
+            "AND revoked_at IS NULL AND token_expires_at > ?", (token_hash, token_hash, token_hash, now))
+        if not rows:
+            return None
+        row = rows[0]
+        current, previous = row[5], row[6]
+        # Writes only when something changed or a minute passed: authentication must not cost an fsync per batch.
+        if (current and previous is not None) or row[4] is None or now - row[4] > LAST_SEEN_RESOLUTION_SECONDS:
+            with self._lock:
+                if current and previous is not None:
+                    self._db.execute("UPDATE probes SET previous_token_hash = NULL WHERE probe_id = ?", (row[0],))
+                self._db.execute("UPDATE probes SET last_seen_at = ? WHERE probe_id = ?", (now, row[0]))
+        return ProbeRecord(*row[:5])
 
     def probes(self) -> list[ProbeRecord]:
         """Every enrolled probe."""
-        with self._lock:
-            rows = self._db.execute("SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at "
-                                    "FROM probes ORDER BY probe_id").fetchall()
+        rows = self._read("SELECT probe_id, school_id, token_expires_at, revoked_at, last_seen_at "
+                          "FROM probes ORDER BY probe_id")
         return [ProbeRecord(*row) for row in rows]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Literal
@@ -81,6 +82,28 @@ class BatchAck(BaseModel):
         return {r.measurement_id for r in self.results if r.measurement_id is not None}
 
 
+def open_batch_json(body: bytes) -> tuple[_BatchEnvelope | UploadBatch, list[Measurement | RecordAck]]:
+    """Validate a received batch from its JSON bytes: the whole batch at once when it is sound (the usual
+    case, several times faster), else record by record as `open_batch` does. ValueError if not JSON."""
+    try:
+        batch = UploadBatch.model_validate_json(body)
+    except ValidationError:
+        return open_batch(json.loads(body))
+    opened: list[Measurement | RecordAck] = []
+    for index, record in enumerate(batch.measurements):
+        if record.school_id != batch.school_id or record.probe_id != batch.probe_id:
+            opened.append(_foreign(index, record))
+        else:
+            opened.append(record)
+    return batch, opened
+
+
+def _foreign(index: int, record: Measurement) -> RecordAck:
+    return RecordAck(index=index, measurement_id=record.measurement_id, status=RecordStatus.REJECTED,
+                     reason=f"school_id={record.school_id!r}, probe_id={record.probe_id!r}: "
+                            "a batch carries only its own probe's and school's records")
+
+
 def open_batch(payload: object) -> tuple[_BatchEnvelope, list[Measurement | RecordAck]]:
     """Validate a received batch: the envelope must be sound (else CoreError); each record on its own.
 
@@ -99,9 +122,7 @@ def open_batch(payload: object) -> tuple[_BatchEnvelope, list[Measurement | Reco
             opened.append(RecordAck(index=index, measurement_id=_id_of(record), status=RecordStatus.REJECTED,
                                     reason=reason))
         elif parsed.school_id != envelope.school_id or parsed.probe_id != envelope.probe_id:
-            opened.append(RecordAck(index=index, measurement_id=parsed.measurement_id, status=RecordStatus.REJECTED,
-                                    reason=f"school_id={parsed.school_id!r}, probe_id={parsed.probe_id!r}: "
-                                           "a batch carries only its own probe's and school's records"))
+            opened.append(_foreign(index, parsed))
         else:
             opened.append(parsed)
     return envelope, opened
