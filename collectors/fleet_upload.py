@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from collectors import enrolment
 from collectors.api import quarantined
@@ -21,7 +21,7 @@ from collectors.simulator import FleetSimulator
 from collectors.store import Store
 from core.batch import MAX_BATCH_RECORDS
 from core.measurement import Measurement
-from probes.http1 import TRANSPORT_ERRORS, json_request
+from probes.http1 import TRANSPORT_ERRORS, json_request, request
 from probes.uploader import retry_after_seconds
 
 Progress = Callable[[int], None]        # called with the number of records just handled
@@ -89,26 +89,26 @@ def enrol_fleet(url: str, db: str, school_ids: Iterable[str], concurrency: int =
     return asyncio.run(main())
 
 
-async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: dict[str, list[list[dict]]],
+async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: dict[str, list[tuple[int, bytes]]],
                        concurrency: int = 64, on_progress: Progress = lambda n: None) -> UploadReport:
     """Each school posts its batches in order; at most `concurrency` schools send at once.
 
-    `probes` maps school id -> (probe id, token); `batches` school id -> its batches of record objects.
+    `probes` maps school id -> (probe id, token); `batches` school id -> its (record count, JSON body) batches,
+    encoded beforehand so that the sender measures the collector, not its own serialisation.
     """
     report, gate = UploadReport(), asyncio.Semaphore(concurrency)
     began = time.perf_counter()
 
     async def school(school_id: str) -> None:
-        probe_id, token = probes[school_id]
+        _, token = probes[school_id]
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         async with gate:
-            for records in batches[school_id]:
-                body = {"schema_version": 1, "batch_id": str(uuid.uuid4()), "probe_id": probe_id,
-                        "school_id": school_id, "sent_at": datetime.now(timezone.utc).isoformat(),
-                        "measurements": records}
+            for count, body in batches[school_id]:
                 while True:
                     sent = time.perf_counter()
                     try:
-                        answer = await json_request("POST", f"{url}/api/v1/measurements", body, token, None, 120)
+                        answer = await asyncio.wait_for(
+                            request("POST", f"{url}/api/v1/measurements", body, headers), 120)
                     except TRANSPORT_ERRORS:
                         await asyncio.sleep(1)
                         continue
@@ -116,7 +116,7 @@ async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: di
                         report.latencies.append(time.perf_counter() - sent)
                         for result in json.loads(answer.body)["results"]:
                             report.records[result["status"]] += 1
-                        on_progress(len(records))
+                        on_progress(count)
                         break
                     report.refusals[answer.status] = report.refusals.get(answer.status, 0) + 1
                     if answer.status not in (429, 503):
@@ -128,18 +128,35 @@ async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: di
     return report
 
 
-def batches_of(records: list[Measurement], probe_id: str) -> list[list[dict]]:
-    """Records as the JSON objects of batches of at most MAX_BATCH_RECORDS, as the enrolled probe `probe_id`."""
+def encode_batches(records: list[Measurement], school_id: str, probe_id: str) -> list[tuple[int, bytes]]:
+    """Records as upload batches of at most MAX_BATCH_RECORDS from the enrolled probe `probe_id`."""
     objects = [json.loads(record.model_dump_json()) | {"probe_id": probe_id} for record in records]
-    return [objects[start:start + MAX_BATCH_RECORDS] for start in range(0, len(objects), MAX_BATCH_RECORDS)]
+    batches = []
+    for start in range(0, len(objects), MAX_BATCH_RECORDS):
+        chunk = objects[start:start + MAX_BATCH_RECORDS]
+        body = {"schema_version": 1, "batch_id": str(uuid.uuid4()), "probe_id": probe_id, "school_id": school_id,
+                "sent_at": datetime.now(timezone.utc).isoformat(), "measurements": chunk}
+        batches.append((len(chunk), json.dumps(body, separators=(",", ":")).encode()))
+    return batches
+
+
+def prepare(simulator: FleetSimulator, url: str, db: str, first: date, days: int,
+            on_progress: Progress = lambda n: None) -> tuple[dict[str, tuple[str, str]], dict[str, list]]:
+    """Enrol every reporting school's probe, then generate and encode its days (objects are not kept)."""
+    school_ids = [school.school_id for school in simulator.registry if school.school_id not in simulator.silent]
+    probes = enrol_fleet(url, db, school_ids)
+    batches: dict[str, list[tuple[int, bytes]]] = {}
+    for school_id in school_ids:
+        school = simulator.registry[school_id]
+        records = [m for offset in range(days) for m in simulator.day(school, first + timedelta(days=offset))]
+        if records:
+            batches[school_id] = encode_batches(records, school_id, probes[school_id][0])
+            on_progress(len(records))
+    return probes, batches
 
 
 def via_api(simulator: FleetSimulator, url: str, db: str, first: date, days: int, concurrency: int = 64,
             on_progress: Progress = lambda n: None) -> UploadReport:
     """Generate the days, then every school uploads them at once, as after a national outage."""
-    by_school: dict[str, list[Measurement]] = {}
-    for records in simulator.days(first, days):
-        by_school.setdefault(records[0].school_id, []).extend(records)
-    probes = enrol_fleet(url, db, by_school)
-    batches = {school_id: batches_of(records, probes[school_id][0]) for school_id, records in by_school.items()}
+    probes, batches = prepare(simulator, url, db, first, days)
     return asyncio.run(send_batches(url, probes, batches, concurrency, on_progress))

@@ -49,8 +49,10 @@ class PostgresCluster:
 
 
 @contextmanager
-def postgres_cluster():
-    """initdb + pg_ctl start in a temporary directory (trust auth, loopback only); stopped and removed after."""
+def postgres_cluster(durable: bool = False):
+    """initdb + pg_ctl start in a temporary directory (trust auth, loopback only); stopped and removed after.
+
+    Tests run with fsync off (speed); `durable=True` keeps PostgreSQL's defaults, for benchmarks."""
     binaries = _binaries()
     directory = Path(tempfile.mkdtemp(prefix="mektepnet-pg-"))
     data = directory / "data"
@@ -61,7 +63,7 @@ def postgres_cluster():
         port = sock.getsockname()[1]
     subprocess.run(_as_postgres(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                                 "--no-sync"), check=True, capture_output=True)
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1" + ("" if durable else " -c fsync=off")
     subprocess.run(_as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                                 str(directory / "log"), "-w", "start"), check=True, capture_output=True)
     try:
