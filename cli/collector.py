@@ -127,3 +127,30 @@ def revoke(probe_id: str = typer.Argument(..., help="The probe whose token to re
 
 def _when(timestamp: float | None) -> str:
     return "-" if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+@app.command()
+@refuses_bad_input
+def backup(db: str = typer.Option(..., "--db", help=DB_HELP),
+           to: Path = typer.Option(..., "--to", help="The backup file to write (must not exist).")) -> None:
+    """Back up the store: a consistent SQLite copy while the collector runs, or a pg_dump of PostgreSQL.
+
+    Example: mektepnet collector backup --db /var/lib/mektepnet/collector.sqlite3 --to /backup/collector-2026-11-22.sqlite3
+    """
+    from collectors.backup import backup as take
+
+    console.print(f"backed up to {take(db, to)}")
+
+
+@app.command()
+@refuses_bad_input
+def restore(source: Path = typer.Option(..., "--from", help="A file written by `collector backup`."),
+            db: str = typer.Option(..., "--db", help=DB_HELP)) -> None:
+    """Restore the store from a backup, replacing what it holds (stop the collector first).
+
+    Example: mektepnet collector restore --from /backup/collector-2026-11-22.sqlite3 --db /var/lib/mektepnet/collector.sqlite3
+    """
+    from collectors.backup import restore as put_back
+
+    put_back(source, db)
+    console.print(f"restored {db} from {source}")

@@ -37,6 +37,10 @@ LATEST: tuple[tuple[str, Kind, str], ...] = (
 )
 
 
+# The kinds the norms judge (throughput, and latency trains for RTT, jitter, loss and availability).
+VERDICT_KINDS = (Kind.DOWNLOAD.value, Kind.UPLOAD.value, Kind.LATENCY.value)
+
+
 class Verdicts:
     """The latest verdict per school over the last `window_days` local days, refreshed every `every_seconds`."""
 
@@ -54,12 +58,12 @@ class Verdicts:
         today = to_local(now).date()
         period = Period(today - timedelta(days=self.window_days - 1), today)
         start = now - timedelta(days=self.window_days + 1)
-        by_school: dict[str, list[Measurement]] = {}
-        for record in self.store.trusted_between(start.timestamp(), now.timestamp() + 1):
-            by_school.setdefault(record.school_id, []).append(record)
-        self.by_school = {school.school_id: evaluate(school, by_school.get(school.school_id, []), self.policy,
-                                                     self.calendar, period).status
-                          for school in self.registry.schools}
+        by_school: dict[str, Status] = {}
+        for school in self.registry.schools:          # one school at a time: memory stays bounded nationally
+            records = self.store.trusted_between(start.timestamp(), now.timestamp() + 1, school.school_id,
+                                                 VERDICT_KINDS)
+            by_school[school.school_id] = evaluate(school, records, self.policy, self.calendar, period).status
+        self.by_school = by_school
 
     def judge(self, school_id: str, day: str, records: list[Measurement]) -> str | None:
         """The verdict of one school on one local day (for the daily roll-up), or None for an unknown school."""

@@ -302,10 +302,16 @@ class Store:
         rows = self._read("SELECT school_id, kind, body FROM latest")
         return {(school, kind): Measurement.model_validate_json(body) for school, kind, body in rows}
 
-    def trusted_between(self, start_ts: float, end_ts: float) -> list[Measurement]:
-        """Trusted records that ended in [start_ts, end_ts) (unix seconds), for verdicts."""
-        rows = self._read("SELECT body FROM measurements WHERE end_ts >= ? AND end_ts < ? AND quarantined = 0",
-                          (start_ts, end_ts))
+    def trusted_between(self, start_ts: float, end_ts: float, school_id: str | None = None,
+                        kinds: Sequence[str] = ()) -> list[Measurement]:
+        """Trusted records that ended in [start_ts, end_ts) (unix seconds), of one school and some kinds if given."""
+        query, params = "SELECT body FROM measurements WHERE end_ts >= ? AND end_ts < ? AND quarantined = 0", [
+            start_ts, end_ts]
+        if school_id is not None:
+            query, params = query + " AND school_id = ?", [*params, school_id]
+        if kinds:
+            query, params = query + f" AND kind IN ({', '.join('?' * len(kinds))})", [*params, *kinds]
+        rows = self._read(query, params)
         return [Measurement.model_validate_json(body) for (body,) in rows]
 
     def measurement_ids(self, school_id: str | None = None) -> list[str]:

@@ -108,3 +108,32 @@ def test_day_verdicts_are_kept_per_policy(store_url):
         assert store.daily_verdicts("ministry") == {("KZ-001", "2026-11-16"): "no_data"}
     finally:
         store.close()
+
+
+def test_backup_and_restore_bring_back_the_store_as_it_was(store_url, tmp_path):
+    from tests.helpers.cli import run_cli
+
+    store = Store(store_url)
+    try:
+        store.insert(latency_records("KZ-001", "p-1", 10), [False] * 10)
+        issued = enrolment.enroll(store, "KZ-001", enrolment.issue_code(store, "KZ-001"))
+    finally:
+        store.close()
+    copy = tmp_path / "backup.dump"
+    assert run_cli("collector", "backup", "--db", store_url, "--to", copy).returncode == 0
+    store = Store(store_url)
+    try:
+        store.insert(latency_records("KZ-001", "p-1", 5), [False] * 5)
+        store.revoke(issued.probe_id, time.time())
+    finally:
+        store.close()
+    restored = run_cli("collector", "restore", "--from", copy, "--db", store_url)
+    assert restored.returncode == 0, restored.stderr
+    store = Store(store_url)
+    try:
+        assert store.count() == 10 and store.probes()[0].revoked_at is None
+        assert enrolment.authenticate(store, issued.token) is not None
+    finally:
+        store.close()
+    again = run_cli("collector", "backup", "--db", store_url, "--to", copy)
+    assert again.returncode == 2 and "exists already" in again.stderr
