@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from collectors import enrolment
-from collectors.exporter import FleetCollector, Verdicts
+from collectors.exporter import FleetExposition, Verdicts
 from collectors.maintenance import retention_horizon
 from collectors.store import ProbeRecord, Store, local_day
 from core import __version__
@@ -104,8 +104,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
     for status in RecordStatus:
         records_total.labels(status.value)
-    if fleet is not None:
-        metrics.register(FleetCollector(store, fleet.registry, fleet.verdicts, fleet.calendar, fleet.max_age_seconds))
+    exposition = (FleetExposition(store, fleet.registry, fleet.verdicts, fleet.calendar, fleet.max_age_seconds)
+                  if fleet is not None else None)
 
     def probe_of(authorization: str | None) -> ProbeRecord:
         scheme, _, token = (authorization or "").partition(" ")
@@ -215,7 +215,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:
         """The fleet's state and the ingest counters, in Prometheus' text format."""
-        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
+        fleet_text = exposition.text().encode() if exposition is not None else b""
+        return Response(generate_latest(metrics) + fleet_text, media_type=CONTENT_TYPE_LATEST)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

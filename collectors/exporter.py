@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from collectors.store import Store
 from core.measurement import Kind, Measurement
-from core.metrics import family, metric
+from core.metrics import metric
 from core.norms import Policy
 from core.registry import Registry
 from core.school_calendar import SchoolCalendar
@@ -92,51 +92,78 @@ class Verdicts:
         self._stop.set()
 
 
-class FleetCollector:
-    """Yields the fleet's metric families from the store, the registry, the verdicts and the calendar."""
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _header(name: str) -> str:
+    spec = metric(name)
+    return f"# HELP {name} {spec.help}\n# TYPE {name} {spec.type.value}\n"
+
+
+class FleetExposition:
+    """The fleet's metrics in Prometheus' text format, written straight from the current state at each scrape.
+
+    prometheus_client's generic collector path costs ~3 s for 7,500 schools (~100,000 samples); here the
+    label strings are made once per school, the series that only change with the registry (info,
+    contracted bandwidth) once per process, and a scrape formats numbers only.
+    """
 
     def __init__(self, store: Store, registry: Registry, verdicts: Verdicts, calendar: SchoolCalendar,
                  max_age_seconds: float = 6 * 3600, now: Callable[[], float] = time.time):
         self.store, self.registry, self.verdicts, self.calendar = store, registry, verdicts, calendar
         self.max_age_seconds, self.now = max_age_seconds, now
+        self._by_school = {school.school_id: f'{{school_id="{_escape(school.school_id)}"}}' for school in registry}
+        contracted = metric("mektepnet_school_contracted_bytes_per_second")
+        info_lines = [_header("mektepnet_school_info")]
+        contracted_lines = [_header(contracted.name)]
+        for school in registry:
+            labels = ",".join(f'{name}="{_escape(str(value))}"' for name, value in (
+                ("school_id", school.school_id), ("region", school.region), ("district", school.district),
+                ("locality", school.locality.value), ("category", school.category.value), ("isp", school.isp)))
+            info_lines.append(f"mektepnet_school_info{{{labels}}} 1\n")
+            contracted_lines.append(f"{contracted.name}{self._by_school[school.school_id]} "
+                                    f"{contracted.exported_value(school.contracted_bps)!r}\n")
+        self._static = "".join(info_lines + contracted_lines)
 
-    def collect(self) -> Iterator:
-        """Build every family from the current state."""
+    def text(self) -> str:
+        """Every fleet family, as exposition text."""
         now = self.now()
-        instant = datetime.fromtimestamp(now, timezone.utc)
-        latest = self.store.latest()
-        info, contracted, session = (family("mektepnet_school_info"),
-                                     family("mektepnet_school_contracted_bytes_per_second"),
-                                     family("mektepnet_school_in_session"))
-        values = {name: family(name) for name, _, _ in LATEST}
-        stamps, meets = family("mektepnet_school_last_measurement_timestamp_seconds"), family("mektepnet_school_meets_norms")
+        local = to_local(datetime.fromtimestamp(now, timezone.utc))
+        school_day = {week: self.calendar.is_school_day(local.date(), week) for week in (5, 6)}
+        latest = self.store.latest_values()
+        kinds = [kind.value for kind in Kind]
+        session = [_header("mektepnet_school_in_session")]
+        values = {name: [_header(name)] for name, _, _ in LATEST}
+        scale = {name: metric(name).exported_value(1.0) for name, _, _ in LATEST}
+        stamps = [_header("mektepnet_school_last_measurement_timestamp_seconds")]
+        meets = [_header("mektepnet_school_meets_norms")]
         states: Counter[tuple[str, str]] = Counter()
-        contracted_spec = metric("mektepnet_school_contracted_bytes_per_second")
         for school in self.registry.schools:
-            sid = school.school_id
-            info.add_metric([sid, school.region, school.district, school.locality.value, school.category.value,
-                             school.isp], 1)
-            contracted.add_metric([sid], contracted_spec.exported_value(school.contracted_bps))
-            session.add_metric([sid], 1 if self.calendar.in_school_hours(school, instant) else 0)
+            sid, labels = school.school_id, self._by_school[school.school_id]
+            in_session = school_day[school.week_days] and any(s.start <= local.time() < s.end for s in school.shifts)
+            session.append(f"mektepnet_school_in_session{labels} {1 if in_session else 0}\n")
             fresh = False
-            for kind in Kind:
-                record = latest.get((sid, kind.value))
-                if record is None:
-                    continue
-                stamps.add_metric([sid, kind.value], record.end.timestamp())
-                fresh = fresh or now - record.end.timestamp() <= self.max_age_seconds
+            for kind in kinds:
+                entry = latest.get((sid, kind))
+                if entry is not None:
+                    stamps.append(f'mektepnet_school_last_measurement_timestamp_seconds{{school_id="{sid}",'
+                                  f'kind="{kind}"}} {entry[0]!r}\n')
+                    fresh = fresh or now - entry[0] <= self.max_age_seconds
             for name, kind, value_name in LATEST:
-                record = latest.get((sid, kind.value))
-                if record is not None and value_name in record.values and \
-                        now - record.end.timestamp() <= self.max_age_seconds:
-                    values[name].add_metric([sid], metric(name).exported_value(record.values[value_name]))
+                entry = latest.get((sid, kind.value))
+                if entry is not None and value_name in entry[1] and now - entry[0] <= self.max_age_seconds:
+                    values[name].append(f"{name}{labels} {float(entry[1][value_name]) * scale[name]!r}\n")
             status = self.verdicts.by_school.get(sid)
             if status in (Status.MEETS, Status.BELOW):
-                meets.add_metric([sid], 1 if status is Status.MEETS else 0)
+                meets.append(f"mektepnet_school_meets_norms{labels} {1 if status is Status.MEETS else 0}\n")
             state = "silent" if not fresh else {Status.MEETS: "meeting", Status.BELOW: "below"}.get(status, "no_data")
             states[(school.region, state)] += 1
-        regions = family("mektepnet_region_schools")
+        regions = [_header("mektepnet_region_schools")]
         for region in sorted({school.region for school in self.registry.schools}):
             for state in ("meeting", "below", "no_data", "silent"):
-                regions.add_metric([region, state], states[(region, state)])
-        yield from (info, contracted, session, *values.values(), stamps, meets, regions)
+                regions.append(f'mektepnet_region_schools{{region="{_escape(region)}",state="{state}"}} '
+                               f"{states[(region, state)]}\n")
+        parts = [self._static, *session, *(line for lines in values.values() for line in lines), *stamps, *meets,
+                 *regions]
+        return "".join(parts)
