@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -189,3 +190,18 @@ def test_results_older_than_the_raw_retention_are_rejected(collector, tmp_path):
     results = post(url, credentials, batch(credentials, [old, fine])).json()["results"]
     assert [r["status"] for r in results] == ["rejected", "accepted"]
     assert "older than the raw retention (13 months" in results[0]["reason"]
+
+
+def test_an_expired_token_is_refused_and_changes_nothing(collector, tmp_path):
+    url, db = collector
+    store = Store(db)
+    try:
+        store.add_probe("p-old", "KZ-001", enrolment.digest("e" * 43), expires_at=time.time() - 1)
+    finally:
+        store.close()
+    body = {"schema_version": 1, "batch_id": str(uuid.uuid4()), "probe_id": "p-old", "school_id": "KZ-001",
+            "sent_at": datetime.now(timezone.utc).isoformat(),
+            "measurements": as_json(latency_records("KZ-001", "p-old", 2))}
+    answer = httpx.post(f"{url}/api/v1/measurements", json=body, headers={"Authorization": "Bearer " + "e" * 43})
+    assert answer.status_code == 401 and "expired" in answer.json()["detail"]
+    assert stored_count(db) == 0
