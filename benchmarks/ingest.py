@@ -79,9 +79,10 @@ def scrape_seconds(url: str, times: int = 5) -> float:
 
 
 def run_engine(engine: str, db: str, raw_db: str, registry_file: Path, simulator: FleetSimulator, day: date,
-               concurrency: int) -> dict:
+               concurrency: int, workers: int) -> dict:
     """One engine's drain, raw rate and scrape time."""
-    process, url = collector_process(db, "--registry", str(registry_file), "--max-age", str(400 * 86400))
+    process, url = collector_process(db, "--registry", str(registry_file), "--max-age", str(400 * 86400),
+                                     "--ingest-workers", str(workers))
     try:
         probes, batches = prepare(simulator, url, db, day, 1)
         records = sum(count for school in batches.values() for count, _ in school)
@@ -91,7 +92,7 @@ def run_engine(engine: str, db: str, raw_db: str, registry_file: Path, simulator
         process.terminate()
         process.wait(30)
     raw = raw_insert_rate(raw_db, simulator, day)
-    return {"engine": engine, "records": records, "seconds": report.seconds, "rate": records / report.seconds,
+    return {"engine": engine, "workers": workers, "records": records, "seconds": report.seconds, "rate": records / report.seconds,
             "raw_rate": raw, "p50": report.percentile(0.5), "p99": report.percentile(0.99),
             "refusals": report.refusals, "accepted": report.records["accepted"], "scrape": scrape,
             "schools": len(simulator.registry)}
@@ -99,17 +100,17 @@ def run_engine(engine: str, db: str, raw_db: str, registry_file: Path, simulator
 
 def table(rows: list[dict]) -> str:
     """Markdown: drain, rates, their ratio, acknowledgement latency, scrape time."""
-    lines = ["| engine | schools | records (one school day) | drained in | records/s | raw insert rows/s | "
+    lines = ["| engine | ingest workers | schools | records (one school day) | drained in | records/s | raw insert rows/s | "
              "ratio | ack p50 | ack p99 | refusals | /metrics scrape |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        lines.append(f"| {r['engine']} | {r['schools']:,} | {r['records']:,} | {r['seconds']:.0f} s | {r['rate']:,.0f} | "
+        lines.append(f"| {r['engine']} | {r['workers']} | {r['schools']:,} | {r['records']:,} | {r['seconds']:.0f} s | {r['rate']:,.0f} | "
                      f"{r['raw_rate']:,.0f} | {r['rate'] / r['raw_rate']:.2f} | {r['p50'] * 1000:.0f} ms | "
                      f"{r['p99'] * 1000:.0f} ms | {r['refusals'] or 'none'} | {r['scrape']:.2f} s |")
     return "\n".join(lines)
 
 
-def run(schools: int, engines: list[str], concurrency: int = 64) -> list[dict]:
+def run(schools: int, engines: list[str], concurrency: int = 64, workers: int = 2) -> list[dict]:
     """Every engine asked for; PostgreSQL runs in a throw-away cluster."""
     calendar = SchoolCalendar.load()
     registry = generate_registry(schools, seed=1)
@@ -128,7 +129,7 @@ def run(schools: int, engines: list[str], concurrency: int = 64) -> list[dict]:
 
                 cluster = stack.enter_context(postgres_cluster(durable=True))
                 db, raw = cluster.database(), cluster.database()
-            rows.append(run_engine(engine, db, raw, registry_file, simulator, day, concurrency))
+            rows.append(run_engine(engine, db, raw, registry_file, simulator, day, concurrency, workers))
             print(table(rows[-1:]), file=sys.stderr, flush=True)
     return rows
 
@@ -139,8 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--schools", type=int, default=7500)
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--ingest-workers", type=int, default=2, help="the collector's worker processes")
     args = parser.parse_args(argv)
-    print(table(run(args.schools, args.engines.split(","), args.concurrency)))
+    print(table(run(args.schools, args.engines.split(","), args.concurrency, args.ingest_workers)))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from rich.table import Table
 from cli.common import console, refuses_bad_input
 from collectors import enrolment
 from collectors.api import IngestSettings, config_document
+from collectors.ingest import default_workers
 from collectors.server import CollectorConfig, serve as serve_collector
 from collectors.store import Store
 from core.errors import CoreError
@@ -39,6 +40,8 @@ def serve(
     policy: str = typer.Option("ministry", "--policy", help="Norms policy for the verdicts: a shipped name or a file."),
     max_age: float = typer.Option(6 * 3600, "--max-age", help="Seconds after which a school's latest values are "
                                   "no longer exported (silence shows)."),
+    ingest_workers: int = typer.Option(None, "--ingest-workers", help="Processes that validate and store batches "
+                                       "(default: one per core, up to 4); 0 stores in the API process."),
 ) -> None:
     """Serve the ingest API (OpenAPI at /docs) for school probes.
 
@@ -54,10 +57,15 @@ def serve(
     for option, value in (("--max-clock-offset", max_clock_offset), ("--max-age", max_age)):
         if value <= 0:
             raise CoreError.one("command line", option, value, "must be positive seconds")
+    if ingest_workers is None:
+        ingest_workers = default_workers()
+    elif not 0 <= ingest_workers <= 64:
+        raise CoreError.one("command line", "--ingest-workers", ingest_workers, "must be 0 to 64")
     config_document(probe_config)
     config = CollectorConfig(db=db, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
                              ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config),
-                             registry=registry, policy=policy, max_age_seconds=max_age)
+                             registry=registry, policy=policy, max_age_seconds=max_age,
+                             ingest_workers=ingest_workers)
     try:
         asyncio.run(serve_collector(config, announce=lambda text: console.print(text, highlight=False)))
     except KeyboardInterrupt:

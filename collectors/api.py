@@ -7,7 +7,6 @@ header (uvicorn adds it): probes learn their clock offset from it.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import random
 import threading
@@ -25,12 +24,11 @@ from starlette.concurrency import run_in_threadpool
 
 from collectors import enrolment
 from collectors.exporter import FleetExposition, Verdicts
-from collectors.maintenance import retention_horizon
-from collectors.store import ProbeRecord, Store, local_day
+from collectors.ingest import Bounds, Busy, IngestPool, Refused, ingest
+from collectors.store import ProbeRecord, Store
 from core import __version__
-from core.batch import BatchAck, RecordAck, RecordStatus, open_batch_json
+from core.batch import BatchAck, RecordStatus, UploadBatch
 from core.errors import CoreError
-from core.measurement import Measurement
 from core.metrics import instrument
 from core.ratelimit import TokenBuckets
 from core.registry import Registry
@@ -38,7 +36,6 @@ from core.school import SchoolId
 from core.school_calendar import SchoolCalendar
 
 MAX_BODY_BYTES = 4_000_000          # 500 records of ~2 kB each, with room
-FUTURE_TOLERANCE_SECONDS = 300
 
 
 @dataclass
@@ -84,18 +81,35 @@ def config_document(path: Path | None) -> tuple[str, dict]:
     return hashlib.sha256(text.encode()).hexdigest()[:12], sections
 
 
-def quarantined(measurement: Measurement, bound_seconds: float) -> bool:
-    """Kept but out of verdicts: the probe did not know its clock, or it was off by more than the bound."""
-    offset = measurement.clock_offset_seconds
-    return offset is None or abs(offset) > bound_seconds
+def _publish_batch_schema(app: FastAPI) -> None:
+    """The measurements endpoint reads its body itself (one bad record must not refuse the batch), so
+    FastAPI cannot describe it: publish the UploadBatch schema in the OpenAPI document by hand."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = generate()
+            batch = UploadBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(batch.pop("$defs", {}))
+            schemas["UploadBatch"] = batch
+            document["paths"]["/api/v1/measurements"]["post"]["requestBody"] = {
+                "required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadBatch"}}}}
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
-def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet: Fleet | None = None) -> FastAPI:
-    """The collector's ASGI application over `store`; with a `fleet`, also /metrics and registry checks."""
+def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet: Fleet | None = None,
+               pool: IngestPool | None = None) -> FastAPI:
+    """The collector's ASGI application over `store`; with a `fleet`, also /metrics and registry checks;
+    with a `pool`, batches are validated and stored in its worker processes."""
     app = FastAPI(title="MektepNet collector", version=__version__,
                   description="Ingest API for school probes: enrolment, measurement batches, configuration; "
                               "Prometheus metrics of the fleet at /metrics.")
     version, sections = config_document(settings.probe_config)
+    bounds = Bounds(settings.max_clock_offset_seconds, settings.raw_retention_months, version)
     buckets, buckets_lock = TokenBuckets(settings.batches_per_token_per_hour, settings.batch_burst), threading.Lock()
     in_flight = [0]
     metrics = CollectorRegistry(auto_describe=False)
@@ -128,7 +142,12 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
                 "expires_at": datetime.fromtimestamp(issued.expires_at, timezone.utc).isoformat(),
                 "config_version": version}
 
-    @app.post("/api/v1/measurements", response_model=BatchAck)
+    @app.post("/api/v1/measurements", response_model=BatchAck, responses={
+        400: {"description": "the body is not JSON"}, 401: {"description": "missing, unknown, expired or revoked token"},
+        403: {"description": "not the probe's own school, or a school not in the registry"},
+        413: {"description": "the body is over the size limit"}, 422: {"description": "the batch envelope is invalid"},
+        429: {"description": "too many batches from this token (Retry-After)"},
+        503: {"description": "the store is behind: shed, retry after Retry-After"}})
     async def measurements(request: Request, authorization: str | None = Header(default=None)) -> BatchAck:
         """Store a batch; answer per record: accepted, duplicate or rejected (with the field and value)."""
         declared = request.headers.get("content-length")
@@ -148,55 +167,29 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
                 body += chunk
                 if len(body) > settings.max_body_bytes:
                     raise HTTPException(413, f"body over {settings.max_body_bytes} bytes: the limit")
-            return await run_in_threadpool(_ingest, bytes(body), probe)
+            with buckets_lock:
+                wait = buckets.take(probe.probe_id)     # per probe token, never per IP: schools share carrier NAT
+            if wait > 0:
+                raise HTTPException(429, f"probe {probe.probe_id} sends batches too often; retry in "
+                                         f"{math.ceil(wait)} s", headers={"Retry-After": str(math.ceil(wait))})
+            if fleet is not None and probe.school_id not in fleet.registry:
+                raise HTTPException(403, f"school_id={probe.school_id!r} is not in the registry")
+            try:
+                if pool is None:
+                    ack, counts = await run_in_threadpool(ingest, store, bytes(body), probe, bounds)
+                else:
+                    ack, counts = await pool.ingest(bytes(body), probe, bounds)
+            except Refused as refused:
+                raise HTTPException(refused.status, refused.detail) from None
+            except Busy:
+                raise HTTPException(503, "an ingest worker was lost and is being replaced; retry later",
+                                    headers={"Retry-After": str(settings.shed_retry_after_seconds)}) from None
+            for status, count in counts.items():
+                records_total.labels(status).inc(count)
+            return Response(ack, media_type="application/json")
         finally:
             in_flight[0] -= 1
             duration.observe(time.perf_counter() - began)
-
-    def _ingest(body: bytes, probe: ProbeRecord) -> BatchAck:
-        with buckets_lock:
-            wait = buckets.take(probe.probe_id)     # per probe token, never per IP: schools share carrier NAT
-        if wait > 0:
-            raise HTTPException(429, f"probe {probe.probe_id} sends batches too often; retry in {math.ceil(wait)} s",
-                                headers={"Retry-After": str(math.ceil(wait))})
-        if fleet is not None and probe.school_id not in fleet.registry:
-            raise HTTPException(403, f"school_id={probe.school_id!r} is not in the registry")
-        try:
-            envelope, opened = open_batch_json(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise HTTPException(400, f"body: not JSON ({exc})") from None
-        except CoreError as exc:
-            raise HTTPException(422, [str(problem) for problem in exc.problems]) from None
-        if (envelope.probe_id, envelope.school_id) != (probe.probe_id, probe.school_id):
-            raise HTTPException(403, f"probe_id={envelope.probe_id!r}, school_id={envelope.school_id!r}: "
-                                     "a probe may only write its own school's records")
-        results: list[RecordAck | None] = [item if isinstance(item, RecordAck) else None for item in opened]
-        fresh = [(index, item) for index, item in enumerate(opened) if isinstance(item, Measurement)]
-        now = time.time()
-        horizon = retention_horizon(settings.raw_retention_months).isoformat()
-        storable = []
-        for index, item in fresh:
-            corrected_end = item.end.timestamp() - (item.clock_offset_seconds or 0.0)
-            if local_day(item) < horizon:
-                results[index] = RecordAck(index=index, measurement_id=item.measurement_id,
-                                           status=RecordStatus.REJECTED,
-                                           reason=f"end={item.end.isoformat()}: older than the raw retention "
-                                                  f"({settings.raw_retention_months} months, from {horizon})")
-            elif item.clock_offset_seconds is not None and corrected_end > now + FUTURE_TOLERANCE_SECONDS:
-                results[index] = RecordAck(index=index, measurement_id=item.measurement_id,
-                                           status=RecordStatus.REJECTED,
-                                           reason=f"end={item.end.isoformat()}: in the future even after the "
-                                                  f"probe's clock offset of {item.clock_offset_seconds:g} s")
-            else:
-                storable.append((index, item))
-        stored = store.insert([item for _, item in storable],
-                              [quarantined(item, settings.max_clock_offset_seconds) for _, item in storable])
-        for (index, item), new in zip(storable, stored):
-            results[index] = RecordAck(index=index, measurement_id=item.measurement_id,
-                                       status=RecordStatus.ACCEPTED if new else RecordStatus.DUPLICATE)
-        for status in RecordStatus:
-            records_total.labels(status.value).inc(sum(1 for r in results if r.status is status))
-        return BatchAck(batch_id=envelope.batch_id, config_version=version, results=results)
 
     @app.get("/api/v1/probe/config")
     def probe_config(authorization: str | None = Header(default=None)) -> dict:
@@ -217,6 +210,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         """The fleet's state and the ingest counters, in Prometheus' text format."""
         fleet_text = exposition.text().encode() if exposition is not None else b""
         return Response(generate_latest(metrics) + fleet_text, media_type=CONTENT_TYPE_LATEST)
+
+    _publish_batch_schema(app)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

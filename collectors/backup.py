@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from collectors.store import Store, is_postgresql
+from collectors.store import STORE_TABLES, Store, is_postgresql
 from core.errors import CoreError
 
 
@@ -49,8 +49,12 @@ def restore(source: Path, url: str) -> None:
     if not source.is_file():
         raise CoreError.one("command line", "--from", str(source), "no such backup file")
     if is_postgresql(url):
-        _run([pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", f"--dbname={url}", str(source)],
-             "--from", str(source))
+        # pg_restore --clean cannot drop a partition's inherited keys: empty the store ourselves, then restore.
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(f"DROP TABLE IF EXISTS {', '.join(STORE_TABLES)} CASCADE")
+        _run([pg_tool("pg_restore"), "--no-owner", f"--dbname={url}", str(source)], "--from", str(source))
     else:
         backup_db, target = sqlite3.connect(source), sqlite3.connect(url)
         try:

@@ -48,6 +48,7 @@ class Verdicts:
                  window_days: int = 7, every_seconds: float = 300.0, now: Callable[[], float] = time.time):
         self.store, self.registry, self.policy, self.calendar = store, registry, policy, calendar
         self.window_days, self.every_seconds, self.now = window_days, every_seconds, now
+        self.day_policy = policy.over_school_days(1)      # day verdicts: minimum samples scaled to one day
         self.by_school: dict[str, Status] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -71,7 +72,7 @@ class Verdicts:
         if school is None:
             return None
         one_day = date.fromisoformat(day)
-        return evaluate(school, records, self.policy, self.calendar, Period(one_day, one_day)).status.value
+        return evaluate(school, records, self.day_policy, self.calendar, Period(one_day, one_day)).status.value
 
     def start(self) -> None:
         """Compute once, then keep recomputing in a daemon thread until stop()."""

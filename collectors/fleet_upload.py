@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from collectors import enrolment
-from collectors.api import quarantined
+from collectors.ingest import quarantined
 from collectors.simulator import FleetSimulator
 from collectors.store import Store
 from core.batch import MAX_BATCH_RECORDS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +14,7 @@ import uvicorn
 
 from collectors.api import Fleet, IngestSettings, create_app
 from collectors.exporter import Verdicts
+from collectors.ingest import IngestPool
 from collectors.maintenance import Maintenance
 from collectors.store import Store
 from core.norms import load_policy
@@ -36,6 +38,7 @@ class CollectorConfig:
     verdict_window_days: int = 7
     verdict_every_seconds: float = 300.0
     maintenance_every_seconds: float = 30.0  # daily roll-ups of days that got results; retention
+    ingest_workers: int = 0                  # processes validating and storing batches; 0: in this process
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -74,50 +77,46 @@ def load_fleet(config: CollectorConfig, store: Store) -> Fleet | None:
 async def serve(config: CollectorConfig, announce: Callable[[str], None] = print,
                 stop: asyncio.Event | None = None) -> None:
     """Serve until cancelled or `stop` is set; announce the URL once listening (port 0 picks a free one)."""
-    store = Store(config.db)
-    try:
+    with ExitStack() as cleanup:                           # whatever was started is stopped, in reverse order
+        store = Store(config.db)
+        cleanup.callback(store.close)
         fleet = load_fleet(config, store)
-    except BaseException:
-        store.close()
-        raise
-    if fleet is not None:
-        fleet.verdicts.start()
-    maintenance = Maintenance(store, config.ingest.raw_retention_months,
-                              fleet.verdicts.judge if fleet else None, fleet.verdicts.policy.name if fleet else "",
-                              config.maintenance_every_seconds)
-    maintenance.start()
-    uv_config = uvicorn.Config(create_app(store, config.ingest, fleet), host=config.host, port=config.port,
-                               ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key, log_level="warning",
-                               access_log=False, lifespan="off", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(uv_config)
-    try:
         listener = listen(config.host, config.port)      # ours, so a busy port is an error we can report
-    except OSError:
-        maintenance.stop()
+        cleanup.callback(listener.close)
         if fleet is not None:
-            fleet.verdicts.stop()
-        store.close()
-        raise
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            if task.done():
+            store.sync_schools(fleet.registry)
+            fleet.verdicts.start()
+            cleanup.callback(fleet.verdicts.stop)
+        maintenance = Maintenance(store, config.ingest.raw_retention_months,
+                                  fleet.verdicts.judge if fleet else None,
+                                  fleet.verdicts.policy.name if fleet else "", config.maintenance_every_seconds)
+        maintenance.start()
+        cleanup.callback(maintenance.stop)
+        pool = None
+        if config.ingest_workers and str(config.db) != ":memory:":
+            pool = await asyncio.to_thread(IngestPool, config.db, config.ingest_workers)
+            cleanup.callback(pool.close)
+        uv_config = uvicorn.Config(create_app(store, config.ingest, fleet, pool), host=config.host,
+                                   port=config.port, ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key,
+                                   log_level="warning", access_log=False, lifespan="off",
+                                   timeout_graceful_shutdown=5)
+        server = uvicorn.Server(uv_config)
+        task = asyncio.create_task(server.serve(sockets=[listener]))
+        try:
+            while not server.started:
+                if task.done():
+                    await task
+                await asyncio.sleep(0.02)
+            scheme = "https" if config.tls_cert else "http"
+            announce(f"collector listening on {scheme}://{config.host}:{listener.getsockname()[1]} "
+                     f"(store {redacted(config.db)}, {config.ingest_workers or 'no'} ingest workers)")
+            if stop is None:
                 await task
-            await asyncio.sleep(0.02)
-        port = listener.getsockname()[1]
-        scheme = "https" if config.tls_cert else "http"
-        announce(f"collector listening on {scheme}://{config.host}:{port} (store {redacted(config.db)})")
-        if stop is None:
-            await task
-        else:
-            await stop.wait()
-            server.should_exit = True
-            await task
-    finally:
-        if not task.done():
-            server.should_exit = True
-            await asyncio.gather(task, return_exceptions=True)
-        if fleet is not None:
-            fleet.verdicts.stop()
-        maintenance.stop()
-        store.close()
+            else:
+                await stop.wait()
+                server.should_exit = True
+                await task
+        finally:
+            if not task.done():
+                server.should_exit = True
+                await asyncio.gather(task, return_exceptions=True)

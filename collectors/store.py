@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.measurement import Kind, Measurement
-from core.timezone import to_local
+from core.registry import Registry
+from core.timezone import almaty
 
 # The one figure per kind that the daily roll-up summarises (base units).
 PRIMARY_VALUES: dict[Kind, str] = {
@@ -33,17 +34,15 @@ PRIMARY_VALUES: dict[Kind, str] = {
 def local_day(measurement: Measurement) -> str:
     """The Asia/Almaty date (YYYY-MM-DD) a result belongs to: the day it ended, corrected by the probe's offset."""
     end = measurement.end.timestamp() - (measurement.clock_offset_seconds or 0.0)
-    return to_local(datetime.fromtimestamp(end, timezone.utc)).date().isoformat()
+    return datetime.fromtimestamp(end, almaty()).date().isoformat()
 
 
 def primary_value(measurement: Measurement) -> float | None:
     """The record's figure for the roll-up, or None (a failed measurement)."""
     return measurement.values.get(PRIMARY_VALUES[measurement.kind])
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE measurements (
-        measurement_id TEXT PRIMARY KEY,
+MEASUREMENT_COLUMNS = """
+        measurement_id TEXT NOT NULL,
         school_id TEXT NOT NULL,
         probe_id TEXT NOT NULL,
         kind TEXT NOT NULL,
@@ -55,7 +54,36 @@ MIGRATIONS: tuple[str, ...] = (
         received_at DOUBLE PRECISION NOT NULL,
         day TEXT NOT NULL,
         value DOUBLE PRECISION,
-        failed INTEGER NOT NULL
+        failed INTEGER NOT NULL"""
+# Array types of those columns, in order, for PostgreSQL's unnest() of a whole batch.
+MEASUREMENT_ARRAYS = ("text", "text", "text", "text", "float8", "float8", "float8", "int", "text", "float8", "text",
+                      "float8", "int")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: what both engines run, and where they must differ, each engine's own part (run first).
+
+    `{time}` and `{day}` in the shared part become the engine's expressions for a unix time and a local
+    day, so that views give Grafana real timestamps and dates on PostgreSQL.
+    """
+
+    both: str
+    postgresql: str = ""
+    sqlite: str = ""
+
+    def script(self, postgresql: bool) -> str:
+        """The SQL this engine runs."""
+        own = self.postgresql if postgresql else self.sqlite
+        dialect = ({"time": "to_timestamp(m.end_ts)", "day": "v.day::date"} if postgresql
+                   else {"time": "m.end_ts", "day": "v.day"})
+        return f"{own}; {self.both.format(**dialect)}" if own else self.both.format(**dialect)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(f"""
+    CREATE TABLE measurements ({MEASUREMENT_COLUMNS},
+        PRIMARY KEY (measurement_id)
     );
     CREATE INDEX measurements_school_kind_end ON measurements (school_id, kind, end_ts);
     CREATE INDEX measurements_school_day ON measurements (school_id, day);
@@ -107,9 +135,62 @@ MIGRATIONS: tuple[str, ...] = (
         school_id TEXT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL,
         used_at DOUBLE PRECISION
+    )
+    """),
+    # 2: raw results in monthly partitions on PostgreSQL (a month past retention is dropped whole); the
+    # registry's descriptive columns in the database; views for Grafana; one index fewer to feed per insert.
+    Migration(postgresql=f"""
+    DROP INDEX measurements_school_kind_end;
+    DROP INDEX measurements_school_day;
+    DROP INDEX measurements_end;
+    ALTER TABLE measurements RENAME TO measurements_v1;
+    ALTER TABLE measurements_v1 RENAME CONSTRAINT measurements_pkey TO measurements_v1_pkey;
+    CREATE TABLE measurements ({MEASUREMENT_COLUMNS},
+        PRIMARY KEY (measurement_id, day)
+    ) PARTITION BY RANGE (day);
+    CREATE TABLE measurements_default PARTITION OF measurements DEFAULT;
+    CREATE INDEX measurements_school_kind_end ON measurements (school_id, kind, end_ts);
+    CREATE INDEX measurements_school_day ON measurements (school_id, day);
+    INSERT INTO measurements SELECT * FROM measurements_v1;
+    DROP TABLE measurements_v1
+    """, sqlite="DROP INDEX measurements_end", both="""
+    CREATE TABLE schools (
+        school_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        region TEXT NOT NULL,
+        district TEXT NOT NULL,
+        locality TEXT NOT NULL,
+        category TEXT NOT NULL,
+        isp TEXT NOT NULL,
+        contracted_bps DOUBLE PRECISION NOT NULL,
+        students INTEGER NOT NULL
     );
-    """,
+    CREATE VIEW measurement_series AS
+        SELECT {time} AS time, m.school_id, s.region, s.district, s.locality, s.category, m.kind,
+               m.value, m.failed, m.quarantined, m.probe_id, m.measurement_id, m.body AS record
+        FROM measurements m LEFT JOIN schools s ON s.school_id = m.school_id;
+    CREATE VIEW daily_compliance AS
+        SELECT {day} AS day, v.school_id, s.region, s.district, s.locality, s.category, v.policy, v.status,
+               d.median AS download_median_bps, u.median AS upload_median_bps, l.median AS rtt_median_seconds,
+               d.samples AS download_samples
+        FROM daily_verdicts v
+        LEFT JOIN schools s ON s.school_id = v.school_id
+        LEFT JOIN daily d ON d.school_id = v.school_id AND d.day = v.day AND d.kind = 'download'
+        LEFT JOIN daily u ON u.school_id = v.school_id AND u.day = v.day AND u.kind = 'upload'
+        LEFT JOIN daily l ON l.school_id = v.school_id AND l.day = v.day AND l.kind = 'latency';
+    CREATE VIEW daily_compliance_by_region AS
+        SELECT day, policy, region, count(*) AS schools,
+               sum(CASE WHEN status = 'meets' THEN 1 ELSE 0 END) AS meeting,
+               sum(CASE WHEN status = 'below' THEN 1 ELSE 0 END) AS below,
+               sum(CASE WHEN status = 'no data' THEN 1 ELSE 0 END) AS no_data
+        FROM daily_compliance GROUP BY day, policy, region
+    """),
 )
+
+
+# Every table of the store (partitions go with their parent; views with CASCADE).
+STORE_TABLES = ("schema_version", "measurements", "latest", "probes", "daily", "daily_verdicts", "dirty_days",
+                "enrolment_codes", "schools")
 
 
 @dataclass(frozen=True)
@@ -124,6 +205,7 @@ class ProbeRecord:
 
 
 LAST_SEEN_RESOLUTION_SECONDS = 60.0
+PARTITION_LOCK_KEY = 0x6D656B74       # pg_advisory_xact_lock key serialising partition creation
 
 
 def is_postgresql(url: str | Path) -> bool:
@@ -145,6 +227,9 @@ class _Connection:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=10000")
+            # 64 MiB of page cache (the default is 2 MiB): a national store's indexes are hundreds of MiB,
+            # and every insert touches three of them at random places.
+            self._db.execute("PRAGMA cache_size=-65536")
 
     def execute(self, sql: str, params: Sequence = ()):
         """Run one statement; returns the cursor (rowcount, fetchone, fetchall)."""
@@ -184,7 +269,10 @@ class Store:
         self.url = str(url)
         self._db = _Connection(url)                  # writes, one at a time
         self._lock = threading.Lock()
+        self._partitions: set[str] = set()
         self._migrate()
+        if self._db.postgresql:
+            self._load_partitions()
         self._reader = _Connection(url)              # reads never wait behind a write's fsync (WAL / MVCC)
         self._read_lock = threading.Lock()
 
@@ -193,8 +281,8 @@ class Store:
             self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
             current = row[0] or 0
-            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                self._db.script(f"{script}; INSERT INTO schema_version VALUES ({version})")
+            for version, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+                self._db.script(f"{migration.script(self._db.postgresql)}; INSERT INTO schema_version VALUES ({version})")
 
     def close(self) -> None:
         """Close the database."""
@@ -207,30 +295,31 @@ class Store:
             return self._reader.execute(sql, params).fetchall()
 
     def insert(self, measurements: Iterable[Measurement], quarantined: Iterable[bool]) -> list[bool]:
-        """Store records in one transaction; per record True if new, False if its id was already stored.
+        """Store records in one transaction; per record True if new, False if its id was already stored
+        (or came earlier in the same call). Exact under concurrent writers, in other processes too.
 
         New records mark their (school, local day) for the roll-up, so a late result updates its own day.
         """
         records, held = list(measurements), list(quarantined)
-        ids = [str(m.measurement_id) for m in records]
         now = time.time()
-        known = self._known_ids(ids)
-        fresh = [(m, i, h, local_day(m)) for m, i, h in zip(records, ids, held) if i not in known]
-        rows = [(i, m.school_id, m.probe_id, m.kind.value, m.start.timestamp(), m.end.timestamp(),
-                 m.clock_offset_seconds, int(h), m.model_dump_json(), now, day, primary_value(m),
-                 int(m.error is not None)) for m, i, h, day in fresh]
-        newest: dict[tuple[str, str], Measurement] = {}
-        for m, _, h, _ in fresh:
+        rows, newest = [], {}
+        for m, h in zip(records, held):
+            body = m.model_dump_json()
+            rows.append((str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
+                         m.end.timestamp(), m.clock_offset_seconds, int(h), body, now, local_day(m),
+                         primary_value(m), int(m.error is not None)))
             key = (m.school_id, m.kind.value)
-            if not h and (key not in newest or newest[key].end < m.end):
-                newest[key] = m
-        latest = [(school, kind, m.end.timestamp(), m.model_dump_json()) for (school, kind), m in newest.items()]
-        dirty = sorted({(m.school_id, day) for m, _, _, day in fresh})
-        with self._lock:                # only the writing itself is serialised; a duplicate id still cannot land twice
+            if not h and (key not in newest or newest[key][2] < rows[-1][5]):
+                newest[key] = (*key, rows[-1][5], body)
+        latest = sorted(newest.values())            # one lock order for every writer: no deadlocks on PostgreSQL
+        dirty = sorted({(row[1], row[10]) for row in rows})
+        unique = sorted({row[0]: row for row in rows}.values())
+        with self._lock:
+            if self._db.postgresql:
+                self._ensure_partitions({row[10][:7] for row in unique})
             self._db.begin()
             try:
-                self._db.executemany("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                                     "ON CONFLICT (measurement_id) DO NOTHING", rows)
+                stored = self._insert_new(unique)
                 self._db.executemany(
                     "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT (school_id, kind) DO UPDATE SET "
                     "end_ts = excluded.end_ts, body = excluded.body WHERE excluded.end_ts > latest.end_ts", latest)
@@ -239,16 +328,80 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return [i not in known for i in ids]
+        answers = []
+        for row in rows:
+            answers.append(row[0] in stored)
+            stored.discard(row[0])                  # a second copy in the same call is a duplicate
+        return answers
 
-    def _known_ids(self, ids: list[str]) -> set[str]:
+    def _insert_new(self, rows: list[tuple]) -> set[str]:
+        """Insert the rows whose id is not stored yet, inside the open transaction; returns their ids."""
+        if not rows:
+            return set()
+        if self._db.postgresql:
+            # The whole batch in one statement; RETURNING names exactly the rows this transaction added.
+            # %b: arrays go in binary format, which needs no escaping of the records' JSON (several times cheaper).
+            arrays = ", ".join(f"%b::{kind}[]" for kind in MEASUREMENT_ARRAYS)
+            cursor = self._db.execute(f"INSERT INTO measurements SELECT * FROM unnest({arrays}) "
+                                      "ON CONFLICT DO NOTHING RETURNING measurement_id", [list(c) for c in zip(*rows)])
+            return {row[0] for row in cursor.fetchall()}
+        # SQLite: BEGIN IMMEDIATE holds the write lock, so what this transaction reads cannot change under it.
         known: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows = self._read(f"SELECT measurement_id FROM measurements WHERE measurement_id IN "
-                              f"({', '.join('?' * len(chunk))})", chunk)
-            known.update(row[0] for row in rows)
-        return known
+        for start in range(0, len(rows), 500):
+            chunk = [row[0] for row in rows[start:start + 500]]
+            cursor = self._db.execute(f"SELECT measurement_id FROM measurements WHERE measurement_id IN "
+                                      f"({', '.join('?' * len(chunk))})", chunk)
+            known.update(row[0] for row in cursor.fetchall())
+        fresh = [row for row in rows if row[0] not in known]
+        self._db.executemany("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", fresh)
+        return {row[0] for row in fresh}
+
+    def _load_partitions(self) -> None:
+        """PostgreSQL: learn the monthly partitions, and give rows waiting in the default one their month."""
+        rows = self._db.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                "WHERE i.inhparent = 'measurements'::regclass").fetchall()
+        self._partitions = {name[len("measurements_"):].replace("_", "-") for (name,) in rows
+                            if name != "measurements_default"}
+        waiting = self._db.execute("SELECT DISTINCT substr(day, 1, 7) FROM measurements_default").fetchall()
+        self._ensure_partitions({month for (month,) in waiting})
+
+    def _ensure_partitions(self, months: set[str]) -> None:
+        """PostgreSQL: create the monthly partitions (YYYY-MM) that do not exist yet, moving any rows of
+        that month out of the default partition first. Safe when several processes race to create one."""
+        for month in sorted(months - self._partitions):
+            name = f"measurements_{month.replace('-', '_')}"
+            year, number = int(month[:4]), int(month[5:7])
+            after = f"{year + number // 12:04d}-{number % 12 + 1:02d}-01"
+            bounds = (f"{month}-01", after)
+            self._db.begin()
+            try:
+                self._db.execute("SELECT pg_advisory_xact_lock(?)", (PARTITION_LOCK_KEY,))
+                if self._db.execute("SELECT to_regclass(?)", (name,)).fetchone()[0] is None:
+                    self._db.execute(f"CREATE TABLE {name} (LIKE measurements INCLUDING DEFAULTS)")
+                    self._db.execute(f"INSERT INTO {name} SELECT * FROM measurements_default "
+                                     "WHERE day >= ? AND day < ?", bounds)
+                    self._db.execute("DELETE FROM measurements_default WHERE day >= ? AND day < ?", bounds)
+                    self._db.execute(f"ALTER TABLE measurements ATTACH PARTITION {name} "
+                                     f"FOR VALUES FROM ('{bounds[0]}') TO ('{bounds[1]}')")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._partitions.add(month)
+
+    def partitions(self) -> list[str]:
+        """The months (YYYY-MM) that have their own partition (PostgreSQL; none on SQLite)."""
+        return sorted(self._partitions)
+
+    def sync_schools(self, registry: Registry) -> None:
+        """Put the registry's descriptive columns in the `schools` table, which the Grafana views join."""
+        rows = [(s.school_id, s.name, s.region, s.district, s.locality.value, s.category.value, s.isp,
+                 s.contracted_bps, s.students) for s in registry]
+        with self._lock:
+            self._db.begin()
+            self._db.execute("DELETE FROM schools")
+            self._db.executemany("INSERT INTO schools VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("COMMIT")
 
     def roll_up(self, judge: Callable[[str, str, list[Measurement]], str | None] | None = None,
                 policy: str = "", limit: int = 2000) -> int:
@@ -294,9 +447,23 @@ class Store:
         return {(school, day): status for school, day, status in rows}
 
     def drop_raw_before(self, day: str) -> int:
-        """Delete raw results of local days before `day` (YYYY-MM-DD); roll-ups stay. Returns rows deleted."""
+        """Delete raw results of local days before `day` (YYYY-MM-DD); roll-ups stay. Returns rows deleted.
+
+        On PostgreSQL a month wholly before `day` goes as one partition (DROP TABLE, no vacuum debt)."""
+        dropped = 0
         with self._lock:
-            return self._db.execute("DELETE FROM measurements WHERE day < ?", (day,)).rowcount
+            for month in sorted(m for m in self._partitions if f"{m}-31" < day):
+                name = f"measurements_{month.replace('-', '_')}"
+                self._db.begin()
+                try:
+                    dropped += self._db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                    self._db.execute(f"DROP TABLE {name}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._partitions.discard(month)
+            return dropped + self._db.execute("DELETE FROM measurements WHERE day < ?", (day,)).rowcount
 
     def latest_values(self) -> dict[tuple[str, str], tuple[float, dict[str, float]]]:
         """(end time, values) of the newest trusted record of each kind per school — what a scrape needs,

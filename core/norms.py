@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -93,6 +95,9 @@ class VerdictRules(BaseModel):
     max_clock_offset_seconds: float = Field(default=300.0, gt=0)
 
 
+SCHOOL_WEEK_DAYS = 5      # the period the policies' minimum sample counts are stated for
+
+
 class Policy(BaseModel):
     """A norms policy: who holds which school to which thresholds, and how the verdict is reached."""
 
@@ -106,6 +111,15 @@ class Policy(BaseModel):
     ungraded: CategoryNorms
     per_student: PerStudentNorm | None = None
     verdict: VerdictRules = VerdictRules()
+
+    def over_school_days(self, days: int, stated_for: int = SCHOOL_WEEK_DAYS) -> "Policy":
+        """The same policy judging `days` school days: its minimum sample counts are stated for a school
+        week (`stated_for` days), so they shrink in proportion, never below one. A day-level verdict needs
+        this: a probe runs ~4 throughput tests a school day, the ministry asks for 5 in a verdict."""
+        rules = self.verdict
+        scaled = {name: max(1, math.ceil(getattr(rules, name) * days / stated_for))
+                  for name in ("min_throughput_samples", "min_latency_samples")}
+        return self.model_copy(update={"verdict": rules.model_copy(update=scaled)})
 
     def norms_for(self, school: School) -> CategoryNorms:
         """The thresholds for the school's category."""

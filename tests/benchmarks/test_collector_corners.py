@@ -12,4 +12,4 @@ def test_a_small_fleet_drains_on_both_engines_and_is_compared_with_raw_inserts(p
         assert row["accepted"] == row["records"] > 5000
         assert row["rate"] > 0 and row["raw_rate"] > 0 and 0 < row["p50"] <= row["p99"]
         assert row["scrape"] > 0
-    assert "| sqlite | 25 |" in table(rows)
+    assert "| sqlite | 2 | 25 |" in table(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -21,8 +22,10 @@ from tests.helpers.records import as_json, latency_records
 
 @pytest.fixture
 def collector(store_url):
-    """A collector on each engine (SQLite, PostgreSQL): the API must answer the same."""
-    with collector_thread(CollectorConfig(db=store_url)) as url:
+    """A collector on each engine (SQLite, PostgreSQL): the API must answer the same. On PostgreSQL batches
+    go through two ingest worker processes, on SQLite they are stored in the API's own process."""
+    workers = 2 if store_url.startswith("postgresql") else 0
+    with collector_thread(CollectorConfig(db=store_url, ingest_workers=workers)) as url:
         yield url, store_url
 
 
@@ -205,3 +208,54 @@ def test_an_expired_token_is_refused_and_changes_nothing(collector, tmp_path):
     answer = httpx.post(f"{url}/api/v1/measurements", json=body, headers={"Authorization": "Bearer " + "e" * 43})
     assert answer.status_code == 401 and "expired" in answer.json()["detail"]
     assert stored_count(db) == 0
+
+
+def test_ingest_workers_on_sqlite_answer_like_the_api_process_and_survive_a_killed_worker(tmp_path):
+    import os
+    import signal
+
+    db = tmp_path / "collector.sqlite3"
+    with collector_thread(CollectorConfig(db=db, ingest_workers=2)) as url:
+        credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+        good = records_for(credentials, 5)
+        first = post(url, credentials, batch(credentials, good))
+        again = post(url, credentials, batch(credentials, good[2:] + records_for(credentials, 1)))
+        not_json = post(url, credentials, b"{not json")
+        foreign = post(url, credentials, batch(credentials, good) | {"school_id": "KZ-002"})
+        children = os.popen(f"ps -o pid=,args= --ppid {os.getpid()}").read().splitlines()
+        workers = [int(line.split()[0]) for line in children if "multiprocessing.spawn" in line]
+        assert len(workers) == 2
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        lost = post(url, credentials, batch(credentials, records_for(credentials, 1)))
+        later = post(url, credentials, batch(credentials, records_for(credentials, 2)))
+    assert [r["status"] for r in first.json()["results"]] == ["accepted"] * 5
+    assert [r["status"] for r in again.json()["results"]] == ["duplicate"] * 3 + ["accepted"]
+    assert not_json.status_code == 400 and foreign.status_code == 403
+    assert lost.status_code == 503 and "retry-after" in lost.headers
+    assert later.status_code == 200 and [r["status"] for r in later.json()["results"]] == ["accepted"] * 2
+    assert stored_count(db) == 8
+
+
+def test_a_collector_stopped_by_a_signal_leaves_no_ingest_worker_behind(tmp_path):
+    from tests.helpers.collector import collector_process
+
+    process, _ = collector_process(tmp_path / "collector.sqlite3", "--ingest-workers", "2")
+    children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(process.pid)], capture_output=True,
+                              text=True).stdout.splitlines()
+    workers = [int(line.split()[0]) for line in children if "multiprocessing.spawn" in line]
+    process.terminate()
+    process.wait(30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert len(workers) == 2 and not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -137,3 +137,101 @@ def test_backup_and_restore_bring_back_the_store_as_it_was(store_url, tmp_path):
         store.close()
     again = run_cli("collector", "backup", "--db", store_url, "--to", copy)
     assert again.returncode == 2 and "exists already" in again.stderr
+
+
+def test_postgresql_keeps_raw_results_in_monthly_partitions_and_drops_a_month_whole(postgres):
+    from datetime import datetime, timezone
+
+    store = Store(postgres.database())
+    try:
+        october = _at(latency_records("KZ-001", "p-1", 3), datetime(2026, 10, 20, 5, tzinfo=timezone.utc))
+        november = _at(latency_records("KZ-001", "p-1", 2), datetime(2026, 11, 16, 5, tzinfo=timezone.utc))
+        assert store.insert(october + november, [False] * 5) == [True] * 5
+        assert store.partitions() == ["2026-10", "2026-11"]
+        rows = store._read("SELECT tableoid::regclass::text, count(*) FROM measurements GROUP BY 1 ORDER BY 1")
+        assert rows == [("measurements_2026_10", 3), ("measurements_2026_11", 2)]
+        assert store.insert(october, [False] * 3) == [False] * 3              # idempotent across partitions
+        assert store.drop_raw_before("2026-11-10") == 3
+        assert store.partitions() == ["2026-11"] and store.count() == 2
+        assert store._read("SELECT to_regclass('measurements_2026_10')") == [(None,)]
+    finally:
+        store.close()
+
+
+def test_a_version_1_postgresql_store_is_migrated_into_partitions_with_its_rows(postgres):
+    import psycopg
+
+    from collectors.store import MIGRATIONS, local_day
+
+    url = postgres.database()
+    record = latency_records("KZ-001", "p-1", 1)[0]
+    day = local_day(record)
+    with psycopg.connect(url, autocommit=True) as db:           # the schema as version 1 left it, with a row
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute(f"BEGIN; {MIGRATIONS[0].script(True)}; INSERT INTO schema_version VALUES (1); COMMIT;")
+        db.execute("INSERT INTO measurements VALUES (%s, 'KZ-001', 'p-1', 'latency', 0, 1, 0, 0, %s, 0, %s, "
+                   "0.02, 0)", (str(record.measurement_id), record.model_dump_json(), day))
+    store = Store(url)
+    try:
+        assert store.partitions() == [day[:7]]
+        assert store._read("SELECT tableoid::regclass::text, measurement_id FROM measurements") == [
+            (f"measurements_{day[:7].replace('-', '_')}", str(record.measurement_id))]
+        assert store.insert([record], [False]) == [False]
+    finally:
+        store.close()
+
+
+def test_grafana_views_give_per_test_series_and_day_compliance_by_region(store_url, small_registry):
+    from datetime import datetime, timezone
+
+    school = next(iter(small_registry))
+    store = Store(store_url)
+    try:
+        store.sync_schools(small_registry)
+        store.sync_schools(small_registry)                                    # again: replaced, not doubled
+        store.insert(_at(latency_records(school.school_id, "p-1", 3), datetime(2026, 11, 16, 5, tzinfo=timezone.utc)),
+                     [False] * 3)
+        store.roll_up(lambda *_: "below", "ministry")
+        series = store._read("SELECT school_id, region, kind, value FROM measurement_series ORDER BY time")
+        assert [row[:3] for row in series] == [(school.school_id, school.region, "latency")] * 3
+        assert [row[3] for row in series] == pytest.approx([0.02, 0.0201, 0.0202])
+        daily = store._read("SELECT day, school_id, locality, policy, status, rtt_median_seconds FROM daily_compliance")
+        assert [tuple(map(str, row[:5])) for row in daily] == [
+            ("2026-11-16", school.school_id, school.locality.value, "ministry", "below")]
+        assert daily[0][5] == pytest.approx(0.0201)
+        by_region = store._read("SELECT region, schools, meeting, below, no_data FROM daily_compliance_by_region")
+        assert by_region == [(school.region, 1, 0, 1, 0)]
+    finally:
+        store.close()
+
+
+def _insert_in_a_process(url: str, records: list, answers) -> None:
+    store = Store(url)
+    try:
+        answers.put(store.insert(records, [False] * len(records)))
+    finally:
+        store.close()
+
+
+def test_acknowledgements_are_exact_when_processes_store_the_same_records_at_once(store_url):
+    import multiprocessing
+
+    Store(store_url).close()
+    records = latency_records("KZ-001", "p-1", 300)
+    spawn = multiprocessing.get_context("spawn")
+    answers = spawn.Queue()
+    # Four writers with overlapping halves, twice over: every record must be "new" exactly once.
+    parts = [records[:200], records[100:], records[50:250], records[::-1]]
+    workers = [spawn.Process(target=_insert_in_a_process, args=(store_url, part, answers)) for part in parts]
+    for worker in workers:
+        worker.start()
+    results = [answers.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    assert sum(sum(result) for result in results) == 300
+    store = Store(store_url)
+    try:
+        assert store.count() == 300
+        assert store.insert(records[:2] + records[:1], [False] * 3) == [False, False, False]
+    finally:
+        store.close()

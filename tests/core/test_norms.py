@@ -54,3 +54,13 @@ def test_norms_show_refuses_a_bad_policy_with_exit_2():
     result = run_cli("norms", "show", FIXTURES / "policy" / "rtt_in_milliseconds.yaml")
     assert result.returncode == 2
     assert "urban.rtt_max_seconds=100" in result.stderr
+
+
+def test_a_day_level_policy_scales_the_weekly_sample_minimums_never_below_one():
+    ministry = load_policy("ministry")
+    one_day = ministry.over_school_days(1)
+    assert (ministry.verdict.min_throughput_samples, ministry.verdict.min_latency_samples) == (5, 20)
+    assert (one_day.verdict.min_throughput_samples, one_day.verdict.min_latency_samples) == (1, 4)
+    assert one_day.urban == ministry.urban and one_day.verdict.download == ministry.verdict.download
+    assert ministry.over_school_days(5) == ministry
+    assert ministry.over_school_days(10).verdict.min_throughput_samples == 10
