@@ -14,7 +14,7 @@ from collectors import enrolment
 from collectors.api import IngestSettings, config_document
 from collectors.ingest import default_workers
 from collectors.server import CollectorConfig, serve as serve_collector
-from collectors.store import Store
+from collectors.store import MAX_TRUSTED_OFFSET_SECONDS, Store
 from core.errors import CoreError
 from core.school import SCHOOL_ID_PATTERN
 
@@ -57,6 +57,9 @@ def serve(
     for option, value in (("--max-clock-offset", max_clock_offset), ("--max-age", max_age)):
         if value <= 0:
             raise CoreError.one("command line", option, value, "must be positive seconds")
+    if max_clock_offset > MAX_TRUSTED_OFFSET_SECONDS:
+        raise CoreError.one("command line", "--max-clock-offset", max_clock_offset,
+                            f"at most {MAX_TRUSTED_OFFSET_SECONDS:g} s: a clock further off is never trusted")
     if ingest_workers is None:
         ingest_workers = default_workers()
     elif not 0 <= ingest_workers <= 64:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collectors.maintenance import retention_horizon
-from collectors.store import ProbeRecord, Store, local_day
+from collectors.store import MAX_TRUSTED_OFFSET_SECONDS, ProbeRecord, Store, local_day
 from core.batch import BatchAck, RecordAck, RecordStatus, open_batch_json
 from core.errors import CoreError
 from core.measurement import Measurement
@@ -49,7 +49,7 @@ class Bounds:
 def quarantined(measurement: Measurement, bound_seconds: float) -> bool:
     """Kept but out of verdicts: the probe did not know its clock, or it was off by more than the bound."""
     offset = measurement.clock_offset_seconds
-    return offset is None or abs(offset) > bound_seconds
+    return offset is None or abs(offset) > min(bound_seconds, MAX_TRUSTED_OFFSET_SECONDS)
 
 
 def ingest(store: Store, body: bytes, probe: ProbeRecord, bounds: Bounds) -> tuple[bytes, dict[str, int]]:

@@ -31,8 +31,9 @@ class Maintenance:
     """Roll up every `every_seconds`; drop raw results older than `raw_months` months once an hour."""
 
     def __init__(self, store: Store, raw_months: int, judge: Judge | None = None, policy: str = "",
-                 every_seconds: float = 30.0):
+                 every_seconds: float = 30.0, judged_kinds: tuple[str, ...] = ()):
         self.store, self.raw_months, self.judge, self.policy = store, raw_months, judge, policy
+        self.judged_kinds = judged_kinds
         self.every_seconds = every_seconds
         self._stop = threading.Event()
         self._last_retention = 0.0
@@ -40,7 +41,7 @@ class Maintenance:
     def run_once(self) -> int:
         """One pass: roll up until nothing is left to do (in bounded batches), then retention if due."""
         rolled = 0
-        while (count := self.store.roll_up(self.judge, self.policy)) and not self._stop.is_set():
+        while (count := self.store.roll_up(self.judge, self.policy, judged_kinds=self.judged_kinds)) and not self._stop.is_set():
             rolled += count
         if time.monotonic() - self._last_retention > 3600 or not self._last_retention:
             horizon = retention_horizon(self.raw_months)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import uvicorn
 
 from collectors.api import Fleet, IngestSettings, create_app
-from collectors.exporter import Verdicts
+from collectors.exporter import VERDICT_KINDS, Verdicts
 from collectors.ingest import IngestPool
 from collectors.maintenance import Maintenance
 from collectors.store import Store
@@ -89,7 +89,8 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
             cleanup.callback(fleet.verdicts.stop)
         maintenance = Maintenance(store, config.ingest.raw_retention_months,
                                   fleet.verdicts.judge if fleet else None,
-                                  fleet.verdicts.policy.name if fleet else "", config.maintenance_every_seconds)
+                                  fleet.verdicts.policy.name if fleet else "", config.maintenance_every_seconds,
+                                  VERDICT_KINDS)
         maintenance.start()
         cleanup.callback(maintenance.stop)
         pool = None
