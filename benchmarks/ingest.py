@@ -5,7 +5,8 @@ registry; every school's probe is enrolled through the API; one school day of th
 records is encoded beforehand; then every school uploads at once (64 probes sending at a time,
 batches of up to 500) and the drain is timed, with each acknowledgement's latency. The anchor is the
 raw batched insert rate of the same rows (500 per transaction, the store's own row format and
-indexes) into a fresh database of the same engine, measured in the same run. Finally /metrics is
+indexes) into a fresh database of the same engine, measured in the same run; PostgreSQL runs with the
+settings of deploy/postgresql/mektepnet.conf. Finally /metrics is
 scraped five times with every school in the registry. Targets: drained in <= 3 minutes, >= 25 % of the
 raw insert rate, /metrics in <= 1 s.
 
@@ -35,6 +36,7 @@ from core.synthetic import generate_registry
 from tests.helpers.collector import collector_process
 
 RAW_SAMPLE_RECORDS = 200_000
+PG_CONF = Path(__file__).resolve().parent.parent / "deploy" / "postgresql" / "mektepnet.conf"
 
 
 def school_day(calendar: SchoolCalendar) -> date:
@@ -125,9 +127,9 @@ def run(schools: int, engines: list[str], concurrency: int = 64, workers: int = 
             if engine == "sqlite":
                 db, raw = str(workdir / "collector.sqlite3"), str(workdir / "raw.sqlite3")
             else:
-                from tests.helpers.postgres import postgres_cluster
+                from tests.helpers.postgres import conf_settings, postgres_cluster
 
-                cluster = stack.enter_context(postgres_cluster(durable=True))
+                cluster = stack.enter_context(postgres_cluster(durable=True, settings=conf_settings(PG_CONF)))
                 db, raw = cluster.database(), cluster.database()
             rows.append(run_engine(engine, db, raw, registry_file, simulator, day, concurrency, workers))
             print(table(rows[-1:]), file=sys.stderr, flush=True)

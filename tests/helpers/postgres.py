@@ -48,11 +48,22 @@ class PostgresCluster:
         return self.url(name)
 
 
+def conf_settings(path: Path) -> dict[str, str]:
+    """The `name = value` lines of a postgresql.conf fragment (comments dropped)."""
+    settings = {}
+    for line in path.read_text().splitlines():
+        name, _, value = line.split("#", 1)[0].partition("=")
+        if value.strip():
+            settings[name.strip()] = value.strip()
+    return settings
+
+
 @contextmanager
-def postgres_cluster(durable: bool = False):
+def postgres_cluster(durable: bool = False, settings: dict[str, str] | None = None):
     """initdb + pg_ctl start in a temporary directory (trust auth, loopback only); stopped and removed after.
 
-    Tests run with fsync off (speed); `durable=True` keeps PostgreSQL's defaults, for benchmarks."""
+    Tests run with fsync off (speed); `durable=True` keeps PostgreSQL's durable defaults, for benchmarks;
+    `settings` are passed as `-c name=value`."""
     binaries = _binaries()
     directory = Path(tempfile.mkdtemp(prefix="mektepnet-pg-"))
     data = directory / "data"
@@ -64,6 +75,7 @@ def postgres_cluster(durable: bool = False):
     subprocess.run(_as_postgres(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                                 "--no-sync"), check=True, capture_output=True)
     options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1" + ("" if durable else " -c fsync=off")
+    options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     subprocess.run(_as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                                 str(directory / "log"), "-w", "start"), check=True, capture_output=True)
     try:
