@@ -63,6 +63,7 @@ def fleet(
                 written = into_store(simulator, store, start, days, on_progress=advance)
             finally:
                 store.close()
+        progress.update(task, total=progress.tasks[0].completed)       # the estimate was a guess; this is done
     if via_api:
         console.print(f"uploaded {sum(report.records.values()):,} records in {report.seconds:.1f} s "
                       f"({report.records}); acknowledgement p50 {report.percentile(0.5) * 1000:.0f} ms, "
