@@ -1,0 +1,288 @@
+"""The SNMP poller: IF-MIB counters and status of many devices at once, on pysnmp's asyncio API.
+
+One SNMP engine serves every target. Each poll is GETBULK of exactly the columns needed, kept inside
+their subtrees (a walk that reaches the next column or the end of the MIB stops that column), plus
+sysUpTime; interface names and speeds are read once a day. A semaphore bounds how many devices are
+asked at once, and each has its own timeout and retries, so one slow or dead device never delays the
+others: a sweep reports which targets did not answer, and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from probes.snmp.counters import Reading, rate
+from probes.snmp.targets import Target, TargetsFile
+
+SYS_UPTIME = "1.3.6.1.2.1.1.3"
+IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
+IF_OPER_STATUS = "1.3.6.1.2.1.2.2.1.8"
+IF_IN_OCTETS = "1.3.6.1.2.1.2.2.1.10"
+IF_IN_DISCARDS = "1.3.6.1.2.1.2.2.1.13"
+IF_IN_ERRORS = "1.3.6.1.2.1.2.2.1.14"
+IF_OUT_OCTETS = "1.3.6.1.2.1.2.2.1.16"
+IF_OUT_ERRORS = "1.3.6.1.2.1.2.2.1.20"
+IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
+IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
+IF_HC_OUT_OCTETS = "1.3.6.1.2.1.31.1.1.1.10"
+IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
+
+# Every poll: 64-bit octets, errors, discards, status (and the 32-bit octets for devices without ifHC*).
+POLL_COLUMNS = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS, IF_IN_ERRORS, IF_OUT_ERRORS, IF_IN_DISCARDS, IF_OPER_STATUS)
+FALLBACK_COLUMNS = (IF_IN_OCTETS, IF_OUT_OCTETS)
+NAME_COLUMNS = (IF_NAME, IF_DESCR, IF_HIGH_SPEED)
+NAMES_EVERY_SECONDS = 86_400.0
+MAX_REPETITIONS = 25
+
+
+class SnmpFailure(Exception):
+    """A device did not answer, or answered with an error: the message says which."""
+
+
+@dataclass(frozen=True)
+class InterfaceNames:
+    """What a device calls a port, and its nominal speed (bit/s; 0 when unknown)."""
+
+    name: str
+    descr: str
+    speed_bps: float
+
+
+@dataclass
+class Interface:
+    """One port after a poll: status, counters, and rates where two readings allow (bit/s, per second)."""
+
+    index: int
+    name: str
+    descr: str
+    speed_bps: float
+    oper_up: bool
+    in_octets: int
+    out_octets: int
+    counter_bits: int
+    in_errors: int
+    out_errors: int
+    in_discards: int
+    in_bps: float | None = None
+    out_bps: float | None = None
+    in_errors_per_second: float | None = None
+    out_errors_per_second: float | None = None
+    in_discards_per_second: float | None = None
+    capacity_bps: float | None = None           # what utilisation is measured against, when this port has one
+    in_utilisation_ratio: float | None = None
+    out_utilisation_ratio: float | None = None
+
+
+@dataclass
+class TargetResult:
+    """One device's poll: its interfaces, or why it gave none."""
+
+    target: str
+    school_id: str | None
+    uptime_seconds: float | None = None
+    interfaces: list[Interface] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def answered(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Sweep:
+    """A poll of every target: results in the file's order, and the wall time it took."""
+
+    results: list[TargetResult]
+    seconds: float
+
+    @property
+    def unreachable(self) -> list[TargetResult]:
+        return [r for r in self.results if not r.answered]
+
+
+class Poller:
+    """Polls the targets of a targets file; remembers the previous readings, so the second poll has rates.
+
+    `contracts` maps school_id -> contracted bit/s: a school router's uplink is judged against it (its
+    port reports 100 or 1000 Mbit/s, so rate / ifHighSpeed would show a full 8 Mbit/s line as 1 %).
+    """
+
+    def __init__(self, targets: TargetsFile, contracts: dict[str, float] | None = None, concurrency: int = 64,
+                 clock: Callable[[], float] = time.monotonic):
+        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+        self.targets, self.contracts, self.clock = targets, contracts or {}, clock
+        self.engine = SnmpEngine()
+        self._gate = asyncio.Semaphore(concurrency)
+        self._readings: dict[tuple[str, int, str], Reading] = {}
+        self._names: dict[str, tuple[float, dict[int, InterfaceNames]]] = {}
+
+    async def sweep(self) -> Sweep:
+        """Poll every target at once (bounded by the concurrency)."""
+        began = time.perf_counter()
+        results = await asyncio.gather(*(self.poll(target) for target in self.targets.targets))
+        return Sweep(list(results), time.perf_counter() - began)
+
+    async def poll(self, target: Target) -> TargetResult:
+        """One target; never raises: a failure is a result with `error`."""
+        async with self._gate:
+            began = time.perf_counter()
+            result = TargetResult(target.name, target.school_id)
+            try:
+                await self._poll(target, result)
+            except SnmpFailure as exc:
+                result.error = str(exc)
+                if "No SNMP response" in result.error:
+                    # Agents drop what they cannot authenticate: from here these all look the same.
+                    result.error += (f" ({self.targets.retries(target) + 1} tries of {self.targets.timeout(target):g} s:"
+                                     " down, filtered, or a wrong community or v3 key)")
+            except (OSError, asyncio.TimeoutError) as exc:
+                result.error = f"{type(exc).__name__}: {exc}"
+            result.seconds = time.perf_counter() - began
+            return result
+
+    async def _poll(self, target: Target, result: TargetResult) -> None:
+        session = await self._session(target)
+        now = self.clock()
+        names = self._names.get(target.name)
+        if names is None or now - names[0] > NAMES_EVERY_SECONDS:
+            table = await _columns(session, NAME_COLUMNS)
+            names = (now, {index: InterfaceNames(str(table[IF_NAME].get(index, "")),
+                                                  str(table[IF_DESCR].get(index, "")),
+                                                  float(table[IF_HIGH_SPEED].get(index, 0)) * 1e6)
+                           for index in set(table[IF_DESCR]) | set(table[IF_NAME])})
+            self._names[target.name] = names
+        uptime, table = await _columns(session, POLL_COLUMNS, scalar=SYS_UPTIME)
+        at = self.clock()
+        if not table[IF_HC_IN_OCTETS]:                    # an old device: 32-bit counters only
+            uptime, fallback = await _columns(session, FALLBACK_COLUMNS, scalar=SYS_UPTIME)
+            table |= fallback
+        result.uptime_seconds = uptime / 100
+        for index in sorted(table[IF_OPER_STATUS]):
+            result.interfaces.append(self._interface(target, index, names[1].get(index), table, uptime, at))
+
+    def _interface(self, target: Target, index: int, names: InterfaceNames | None, table: dict, uptime: int,
+                   at: float) -> Interface:
+        wide = index in table[IF_HC_IN_OCTETS]
+        in_column, out_column = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS) if wide else (IF_IN_OCTETS, IF_OUT_OCTETS)
+        names = names or InterfaceNames("", "", 0.0)
+        port = Interface(index, names.name, names.descr, names.speed_bps, int(table[IF_OPER_STATUS][index]) == 1,
+                         int(table[in_column].get(index, 0)), int(table[out_column].get(index, 0)), 64 if wide else 32,
+                         int(table[IF_IN_ERRORS].get(index, 0)), int(table[IF_OUT_ERRORS].get(index, 0)),
+                         int(table[IF_IN_DISCARDS].get(index, 0)))
+        octet_ceiling = names.speed_bps / 8 if names.speed_bps > 0 else None
+        rates = {}
+        for column, value, bits, ceiling in ((in_column, port.in_octets, port.counter_bits, octet_ceiling),
+                                             (out_column, port.out_octets, port.counter_bits, octet_ceiling),
+                                             (IF_IN_ERRORS, port.in_errors, 32, None),
+                                             (IF_OUT_ERRORS, port.out_errors, 32, None),
+                                             (IF_IN_DISCARDS, port.in_discards, 32, None)):
+            key = (target.name, index, column)
+            current = Reading(value, bits, uptime, at)
+            rates[column] = rate(self._readings.get(key), current, ceiling)
+            self._readings[key] = current
+        port.in_bps = None if rates[in_column] is None else rates[in_column] * 8
+        port.out_bps = None if rates[out_column] is None else rates[out_column] * 8
+        port.in_errors_per_second = rates[IF_IN_ERRORS]
+        port.out_errors_per_second = rates[IF_OUT_ERRORS]
+        port.in_discards_per_second = rates[IF_IN_DISCARDS]
+        port.capacity_bps = self._capacity(target, port)
+        if port.capacity_bps:
+            port.in_utilisation_ratio = None if port.in_bps is None else port.in_bps / port.capacity_bps
+            port.out_utilisation_ratio = None if port.out_bps is None else port.out_bps / port.capacity_bps
+        return port
+
+    def _capacity(self, target: Target, port: Interface) -> float | None:
+        """The school's contract for its uplink; the port's own speed only where the file says it is the
+        bottleneck (operator nodes); nothing otherwise."""
+        labels = {port.name, port.descr}
+        if target.uplink is not None and target.uplink in labels:
+            return self.contracts.get(target.school_id or "")
+        if labels & set(target.bottleneck_ports) and port.speed_bps > 0:
+            return port.speed_bps
+        return None
+
+    async def _session(self, target: Target) -> "_Session":
+        from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
+
+        transport = await UdpTransportTarget.create((target.address, self.targets.port(target)),
+                                                    timeout=self.targets.timeout(target),
+                                                    retries=self.targets.retries(target))
+        return _Session(self.engine, _credentials(target), transport, target.name)
+
+
+@dataclass(frozen=True)
+class _Session:
+    engine: object
+    credentials: object
+    transport: object
+    name: str
+
+
+def _credentials(target: Target):
+    from pysnmp.hlapi.v3arch import asyncio as hlapi
+
+    if target.version == "v2c":
+        return hlapi.CommunityData(target.community, mpModel=1)
+    auth = {"MD5": hlapi.usmHMACMD5AuthProtocol, "SHA": hlapi.usmHMACSHAAuthProtocol,
+            "SHA224": hlapi.usmHMAC128SHA224AuthProtocol, "SHA256": hlapi.usmHMAC192SHA256AuthProtocol,
+            "SHA384": hlapi.usmHMAC256SHA384AuthProtocol, "SHA512": hlapi.usmHMAC384SHA512AuthProtocol}
+    priv = {"DES": hlapi.usmDESPrivProtocol, "3DES": hlapi.usm3DESEDEPrivProtocol,
+            "AES": hlapi.usmAesCfb128Protocol, "AES192": hlapi.usmAesCfb192Protocol,
+            "AES256": hlapi.usmAesCfb256Protocol}
+    return hlapi.UsmUserData(target.user, target.auth_key, target.priv_key,
+                             authProtocol=auth.get(target.auth_protocol or "", hlapi.usmNoAuthProtocol),
+                             privProtocol=priv.get(target.priv_protocol or "", hlapi.usmNoPrivProtocol))
+
+
+async def _columns(session: _Session, columns: tuple[str, ...], scalar: str | None = None):
+    """GETBULK `columns` (OID prefixes) to their ends: {column: {index: value}}; with `scalar`, also the
+    value of that scalar (asked once, as a non-repeater) — returned first, as (scalar value, table)."""
+    from pysnmp.hlapi.v3arch.asyncio import ContextData, EndOfMibView, ObjectIdentity, ObjectType, bulk_cmd
+
+    table: dict[str, dict[int, object]] = {column: {} for column in columns}
+    cursor = dict.fromkeys(columns, None)
+    pending = list(columns)
+    scalar_value = None
+    while pending or (scalar is not None and scalar_value is None):
+        asked = [ObjectType(ObjectIdentity(cursor[c] or c)) for c in pending]
+        non_repeaters = 1 if scalar is not None and scalar_value is None else 0
+        if non_repeaters:
+            asked.insert(0, ObjectType(ObjectIdentity(scalar)))
+        error, status, index, answer = await bulk_cmd(session.engine, session.credentials, session.transport,
+                                                      ContextData(), non_repeaters, MAX_REPETITIONS, *asked,
+                                                      lookupMib=False)
+        if error:
+            raise SnmpFailure(f"{session.name}: {error}")
+        if status:
+            raise SnmpFailure(f"{session.name}: agent error {status.prettyPrint()} at varbind {int(index)}")
+        answer = list(answer)
+        if non_repeaters:
+            if not answer:
+                raise SnmpFailure(f"{session.name}: no sysUpTime in the answer")
+            oid, value = answer.pop(0)
+            if not str(oid).startswith(scalar + "."):
+                raise SnmpFailure(f"{session.name}: sysUpTime missing (got {oid})")
+            scalar_value = int(value)
+        if not pending:
+            break
+        finished, progressed = set(), set()
+        for position, (oid, value) in enumerate(answer):
+            column = pending[position % len(pending)]
+            if column in finished:
+                continue
+            text = str(oid)
+            if isinstance(value, EndOfMibView) or not text.startswith(column + "."):
+                finished.add(column)                 # past the column: the walk stays inside its subtree
+                continue
+            table[column][int(text[len(column) + 1:].split(".")[0])] = value
+            cursor[column] = text
+            progressed.add(column)
+        pending = [c for c in pending if c not in finished]
+        if pending and not progressed:
+            raise SnmpFailure(f"{session.name}: GETBULK made no progress (an empty or truncated answer)")
+    return (scalar_value, table) if scalar is not None else table

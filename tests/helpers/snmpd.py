@@ -1,0 +1,80 @@
+"""A real net-snmp `snmpd` for tests, on a loopback UDP port, with a v2c community and a v3 authPriv user."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.helpers.tools import require_tool
+
+
+@dataclass(frozen=True)
+class Agent:
+    """Where the agent listens and the credentials it accepts."""
+
+    port: int
+    community: str = "mektepnet-test"
+    user: str = "mektepnet-v3"
+    auth_key: str = "authpass-123"
+    priv_key: str = "privpass-123"
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def snmpd(directory: Path):
+    """snmpd in the foreground until the block ends; yields its Agent once it answers."""
+    binary = shutil.which("snmpd") or ("/usr/sbin/snmpd" if Path("/usr/sbin/snmpd").exists() else None)
+    if binary is None:
+        require_tool("snmpd")
+    agent = Agent(free_udp_port())
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "snmpd.conf"
+    conf.write_text(f"rocommunity {agent.community} 127.0.0.1\n"
+                    f'createUser {agent.user} SHA "{agent.auth_key}" AES "{agent.priv_key}"\n'
+                    f"rouser {agent.user} priv\n")
+    env = {"SNMP_PERSISTENT_DIR": str(directory / "persist"), "MIBS": "", "PATH": os.environ.get("PATH", "")}
+    process = subprocess.Popen([binary, "-f", "-Lf", str(directory / "snmpd.log"), "-C", "-c", str(conf),
+                                "-p", str(directory / "snmpd.pid"), f"udp:127.0.0.1:{agent.port}"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_it_answers(agent, process, directory / "snmpd.log")
+        yield agent
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _wait_until_it_answers(agent: Agent, process: subprocess.Popen, log: Path) -> None:
+    # A GET of sysUpTime.0 by hand (SNMPv2c, BER) so the helper does not depend on the code under test.
+    community = agent.community.encode()
+    oid = bytes([0x06, 0x08, 0x2B, 6, 1, 2, 1, 1, 3, 0])
+    varbind = bytes([0x30, len(oid) + 2]) + oid + b"\x05\x00"
+    varbinds = bytes([0x30, len(varbind)]) + varbind
+    pdu_body = b"\x02\x01\x01\x02\x01\x00\x02\x01\x00" + varbinds
+    pdu = bytes([0xA0, len(pdu_body)]) + pdu_body
+    message_body = b"\x02\x01\x01" + bytes([0x04, len(community)]) + community + pdu
+    message = bytes([0x30, len(message_body)]) + message_body
+    deadline = time.monotonic() + 15
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"snmpd exited: {log.read_text() if log.exists() else ''}")
+            sock.sendto(message, ("127.0.0.1", agent.port))
+            try:
+                sock.recv(2048)
+                return
+            except TimeoutError:
+                continue
+    raise RuntimeError("snmpd did not answer within 15 s")
