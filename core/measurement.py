@@ -76,9 +76,10 @@ VALUES: dict[Kind, dict[str, ValueSpec]] = {
         "out_bps": ValueSpec(),
         "in_utilisation_ratio": ValueSpec(),              # rate / contracted bandwidth; may exceed 1
         "out_utilisation_ratio": ValueSpec(),
-        "in_errors": ValueSpec(),
-        "out_errors": ValueSpec(),
-        "in_discards": ValueSpec(),
+        "in_errors_per_second": ValueSpec(),
+        "out_errors_per_second": ValueSpec(),
+        "in_discards_per_second": ValueSpec(),
+        "interval_seconds": ValueSpec(),                  # between the two counter readings
         "oper_up": ValueSpec(upper_bound=1.0),
     },
 }

@@ -21,6 +21,7 @@ from core.school import SchoolId
 from core.schedule import DEFAULT_PLATFORMS, Schedule
 from probes.ndt7.servers import DEFAULT_MAX_BYTES, ServerEntry
 from probes.probers import PROBERS
+from probes.snmp.targets import Credentials
 
 _DEFAULTS = Schedule()
 
@@ -69,6 +70,20 @@ class Ndt7Module(_Frozen):
     ca_file: Path | None = None
 
 
+class SnmpModule(Credentials):
+    """The school's router, polled on the LAN: how to speak to it, its port towards the operator's modem,
+    and the contracted bandwidth that port carries (utilisation is measured against the contract, not the
+    port's 100 or 1000 Mbit/s)."""
+
+    version: Literal["v2c", "v3"] = "v2c"
+    community: str | None = Field(default="public", min_length=1)
+    uplink: str | None = None
+    contracted_bps: float | None = Field(default=None, gt=0)
+    timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    retries: int = Field(default=1, ge=0, le=5)
+    first_interval_seconds: float = Field(default=5.0, ge=1, le=60)    # the two readings of a first poll
+
+
 class Module(_Frozen):
     """Settings of every protocol; each prober reads its own section."""
 
@@ -76,6 +91,7 @@ class Module(_Frozen):
     dns: DnsModule = DnsModule()
     http: HttpModule = HttpModule()
     ndt7: Ndt7Module = Ndt7Module()
+    snmp: SnmpModule = SnmpModule()
 
 
 class Job(_Frozen):

@@ -27,8 +27,10 @@ PROBERS: dict[str, str] = {
     "dns": "probes.dns:probe_dns",
     "http": "probes.http:probe_http",
     "ndt7": "probes.throughput:probe_ndt7",
+    "snmp": "probes.snmp.prober:probe_snmp",
 }
-KINDS: dict[str, Kind] = {"icmp": Kind.LATENCY, "dns": Kind.DNS, "http": Kind.HTTP, "ndt7": Kind.DOWNLOAD}
+KINDS: dict[str, Kind] = {"icmp": Kind.LATENCY, "dns": Kind.DNS, "http": Kind.HTTP, "ndt7": Kind.DOWNLOAD,
+                          "snmp": Kind.SNMP}
 
 log = logging.getLogger("mektepnet.probe")
 

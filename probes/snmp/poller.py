@@ -68,6 +68,7 @@ class Interface:
     in_discards: int
     in_bps: float | None = None
     out_bps: float | None = None
+    interval_seconds: float | None = None       # between the readings the rates come from
     in_errors_per_second: float | None = None
     out_errors_per_second: float | None = None
     in_discards_per_second: float | None = None
@@ -176,6 +177,8 @@ class Poller:
                          int(table[IF_IN_DISCARDS].get(index, 0)))
         octet_ceiling = names.speed_bps / 8 if names.speed_bps > 0 else None
         rates = {}
+        previous = self._readings.get((target.name, index, in_column))
+        port.interval_seconds = None if previous is None else at - previous.at
         for column, value, bits, ceiling in ((in_column, port.in_octets, port.counter_bits, octet_ceiling),
                                              (out_column, port.out_octets, port.counter_bits, octet_ceiling),
                                              (IF_IN_ERRORS, port.in_errors, 32, None),

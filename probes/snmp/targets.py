@@ -48,12 +48,9 @@ class Defaults(_Strict):
     retries: int = Field(default=1, ge=0, le=5)
 
 
-class Target(_Strict):
-    """One device to poll."""
+class Credentials(_Strict):
+    """How to speak to a device: SNMPv2c with a community, or SNMPv3 with a user (authPriv: SHA/AES)."""
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    address: str = Field(min_length=1)
-    port: int | None = Field(default=None, ge=1, le=65535)
     version: Literal["v2c", "v3"]
     community: str | None = Field(default=None, min_length=1)
     user: str | None = Field(default=None, min_length=1)
@@ -61,6 +58,34 @@ class Target(_Strict):
     auth_key: str | None = Field(default=None, min_length=8)
     priv_protocol: Literal[PRIV_PROTOCOLS] | None = None         # type: ignore[valid-type]
     priv_key: str | None = Field(default=None, min_length=8)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> "Credentials":
+        where = f"target {getattr(self, 'name', 'snmp')!r}"
+        if self.version == "v2c" and self.community is None:
+            raise ValueError(f"{where}: version v2c needs a community")
+        if self.version == "v3":
+            if self.user is None:
+                raise ValueError(f"{where}: version v3 needs a user")
+            if (self.auth_protocol is None) != (self.auth_key is None):
+                raise ValueError(f"{where}: auth_protocol and auth_key go together")
+            if (self.priv_protocol is None) != (self.priv_key is None):
+                raise ValueError(f"{where}: priv_protocol and priv_key go together")
+            if self.priv_protocol is not None and self.auth_protocol is None:
+                raise ValueError(f"{where}: privacy (priv_protocol) needs authentication too")
+        return self
+
+    def credentials(self) -> dict:
+        """The credential fields alone (to build a Target from another model that has them)."""
+        return {name: getattr(self, name) for name in Credentials.model_fields}
+
+
+class Target(Credentials):
+    """One device to poll."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    address: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
     timeout_seconds: float | None = Field(default=None, gt=0, le=60)
     retries: int | None = Field(default=None, ge=0, le=5)
     school_id: SchoolId | None = None
@@ -68,18 +93,7 @@ class Target(_Strict):
     bottleneck_ports: tuple[str, ...] = ()                       # ports whose ifHighSpeed is the capacity
 
     @model_validator(mode="after")
-    def _credentials(self) -> "Target":
-        if self.version == "v2c" and self.community is None:
-            raise ValueError(f"target {self.name!r}: version v2c needs a community")
-        if self.version == "v3":
-            if self.user is None:
-                raise ValueError(f"target {self.name!r}: version v3 needs a user")
-            if (self.auth_protocol is None) != (self.auth_key is None):
-                raise ValueError(f"target {self.name!r}: auth_protocol and auth_key go together")
-            if (self.priv_protocol is None) != (self.priv_key is None):
-                raise ValueError(f"target {self.name!r}: priv_protocol and priv_key go together")
-            if self.priv_protocol is not None and self.auth_protocol is None:
-                raise ValueError(f"target {self.name!r}: privacy (priv_protocol) needs authentication too")
+    def _uplink_of_a_school(self) -> "Target":
         if self.uplink is not None and self.school_id is None:
             raise ValueError(f"target {self.name!r}: uplink={self.uplink!r} is a school router's port; "
                              "give the school_id whose contract it carries")

@@ -15,6 +15,7 @@ from core.errors import CoreError
 from probes.snmp.poller import Poller
 from probes.snmp.targets import load_model, load_targets
 from tests.helpers.snmpd import Agent, free_udp_port, snmpd
+from tests.helpers.traffic import loopback_traffic
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +33,6 @@ def v3(agent: Agent, name: str = "v3", **extra) -> dict:
     return {"name": name, "address": "127.0.0.1", "port": agent.port, "version": "v3", "user": agent.user,
             "auth_protocol": "SHA", "auth_key": agent.auth_key, "priv_protocol": "AES", "priv_key": agent.priv_key,
             **extra}
-
-
-def loopback_traffic(megabytes: int) -> None:
-    """Send `megabytes` through the loopback interface (a local TCP connection)."""
-    server = socket.create_server(("127.0.0.1", 0))
-    received = []
-
-    def drain() -> None:
-        connection, _ = server.accept()
-        with connection:
-            while chunk := connection.recv(1 << 20):
-                received.append(len(chunk))
-
-    reader = threading.Thread(target=drain)
-    reader.start()
-    with socket.create_connection(server.getsockname()) as client:
-        client.sendall(b"x" * (megabytes << 20))
-    reader.join(10)
-    server.close()
 
 
 def sysfs_bytes() -> int:
