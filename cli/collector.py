@@ -40,6 +40,9 @@ def serve(
     policy: str = typer.Option("ministry", "--policy", help="Norms policy for the verdicts: a shipped name or a file."),
     max_age: float = typer.Option(6 * 3600, "--max-age", help="Seconds after which a school's latest values are "
                                   "no longer exported (silence shows)."),
+    snmp_targets: Path = typer.Option(None, "--snmp-targets", help="SNMP targets file: poll operator nodes and "
+                                      "managed school CPEs from here; /metrics shows them, school uplinks are stored."),
+    snmp_interval: float = typer.Option(60.0, "--snmp-interval", help="Seconds between SNMP sweeps."),
     ingest_workers: int = typer.Option(None, "--ingest-workers", help="Processes that validate and store batches "
                                        "(default: one per core, up to 4); 0 stores in the API process."),
 ) -> None:
@@ -51,12 +54,18 @@ def serve(
         raise CoreError.one("command line", "--tls-key" if tls_cert else "--tls-cert", None,
                             "--tls-cert and --tls-key go together")
     for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key), ("--probe-config", probe_config),
-                         ("--registry", registry)):
+                         ("--registry", registry), ("--snmp-targets", snmp_targets)):
         if path is not None and not path.is_file():
             raise CoreError.one("command line", option, str(path), "no such file")
     for option, value in (("--max-clock-offset", max_clock_offset), ("--max-age", max_age)):
         if value <= 0:
             raise CoreError.one("command line", option, value, "must be positive seconds")
+    if not 5 <= snmp_interval <= 3600:
+        raise CoreError.one("command line", "--snmp-interval", snmp_interval, "must be 5 to 3600 seconds")
+    if snmp_targets is not None:
+        from probes.snmp.targets import load_targets
+
+        load_targets(snmp_targets)                 # a bad file is refused before anything starts
     if max_clock_offset > MAX_TRUSTED_OFFSET_SECONDS:
         raise CoreError.one("command line", "--max-clock-offset", max_clock_offset,
                             f"at most {MAX_TRUSTED_OFFSET_SECONDS:g} s: a clock further off is never trusted")
@@ -68,7 +77,8 @@ def serve(
     config = CollectorConfig(db=db, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
                              ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config),
                              registry=registry, policy=policy, max_age_seconds=max_age,
-                             ingest_workers=ingest_workers)
+                             ingest_workers=ingest_workers, snmp_targets=snmp_targets,
+                             snmp_interval_seconds=snmp_interval)
     try:
         asyncio.run(serve_collector(config, announce=lambda text: console.print(text, highlight=False)))
     except KeyboardInterrupt:

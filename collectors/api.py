@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from collectors import enrolment
 from collectors.exporter import FleetExposition, Verdicts
 from collectors.ingest import Bounds, Busy, IngestPool, Refused, ingest
+from collectors.snmp_loop import SnmpLoop
 from collectors.store import ProbeRecord, Store
 from core import __version__
 from core.batch import BatchAck, RecordStatus, UploadBatch
@@ -102,9 +103,10 @@ def _publish_batch_schema(app: FastAPI) -> None:
 
 
 def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet: Fleet | None = None,
-               pool: IngestPool | None = None) -> FastAPI:
+               pool: IngestPool | None = None, snmp: SnmpLoop | None = None) -> FastAPI:
     """The collector's ASGI application over `store`; with a `fleet`, also /metrics and registry checks;
-    with a `pool`, batches are validated and stored in its worker processes."""
+    with a `pool`, batches are validated and stored in its worker processes; with `snmp`, /metrics
+    shows its last sweep."""
     app = FastAPI(title="MektepNet collector", version=__version__,
                   description="Ingest API for school probes: enrolment, measurement batches, configuration; "
                               "Prometheus metrics of the fleet at /metrics.")
@@ -209,7 +211,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
     def prometheus_metrics() -> Response:
         """The fleet's state and the ingest counters, in Prometheus' text format."""
         fleet_text = exposition.text().encode() if exposition is not None else b""
-        return Response(generate_latest(metrics) + fleet_text, media_type=CONTENT_TYPE_LATEST)
+        snmp_text = snmp.exposition().encode() if snmp is not None else b""
+        return Response(generate_latest(metrics) + fleet_text + snmp_text, media_type=CONTENT_TYPE_LATEST)
 
     _publish_batch_schema(app)
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from collectors.store import Store
 from core.measurement import Kind, Measurement
-from core.metrics import metric
+from core.metrics import escape_label, exposition_header, metric
 from core.norms import Policy
 from core.registry import Registry
 from core.school_calendar import SchoolCalendar
@@ -93,15 +93,6 @@ class Verdicts:
         self._stop.set()
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _header(name: str) -> str:
-    spec = metric(name)
-    return f"# HELP {name} {spec.help}\n# TYPE {name} {spec.type.value}\n"
-
-
 class FleetExposition:
     """The fleet's metrics in Prometheus' text format, written straight from the current state at each scrape.
 
@@ -114,12 +105,12 @@ class FleetExposition:
                  max_age_seconds: float = 6 * 3600, now: Callable[[], float] = time.time):
         self.store, self.registry, self.verdicts, self.calendar = store, registry, verdicts, calendar
         self.max_age_seconds, self.now = max_age_seconds, now
-        self._by_school = {school.school_id: f'{{school_id="{_escape(school.school_id)}"}}' for school in registry}
+        self._by_school = {school.school_id: f'{{school_id="{escape_label(school.school_id)}"}}' for school in registry}
         contracted = metric("mektepnet_school_contracted_bytes_per_second")
-        info_lines = [_header("mektepnet_school_info")]
-        contracted_lines = [_header(contracted.name)]
+        info_lines = [exposition_header("mektepnet_school_info")]
+        contracted_lines = [exposition_header(contracted.name)]
         for school in registry:
-            labels = ",".join(f'{name}="{_escape(str(value))}"' for name, value in (
+            labels = ",".join(f'{name}="{escape_label(str(value))}"' for name, value in (
                 ("school_id", school.school_id), ("region", school.region), ("district", school.district),
                 ("locality", school.locality.value), ("category", school.category.value), ("isp", school.isp)))
             info_lines.append(f"mektepnet_school_info{{{labels}}} 1\n")
@@ -134,11 +125,11 @@ class FleetExposition:
         school_day = {week: self.calendar.is_school_day(local.date(), week) for week in (5, 6)}
         latest = self.store.latest_values()
         kinds = [kind.value for kind in Kind]
-        session = [_header("mektepnet_school_in_session")]
-        values = {name: [_header(name)] for name, _, _ in LATEST}
+        session = [exposition_header("mektepnet_school_in_session")]
+        values = {name: [exposition_header(name)] for name, _, _ in LATEST}
         scale = {name: metric(name).exported_value(1.0) for name, _, _ in LATEST}
-        stamps = [_header("mektepnet_school_last_measurement_timestamp_seconds")]
-        meets = [_header("mektepnet_school_meets_norms")]
+        stamps = [exposition_header("mektepnet_school_last_measurement_timestamp_seconds")]
+        meets = [exposition_header("mektepnet_school_meets_norms")]
         states: Counter[tuple[str, str]] = Counter()
         for school in self.registry.schools:
             sid, labels = school.school_id, self._by_school[school.school_id]
@@ -160,10 +151,10 @@ class FleetExposition:
                 meets.append(f"mektepnet_school_meets_norms{labels} {1 if status is Status.MEETS else 0}\n")
             state = "silent" if not fresh else {Status.MEETS: "meeting", Status.BELOW: "below"}.get(status, "no_data")
             states[(school.region, state)] += 1
-        regions = [_header("mektepnet_region_schools")]
+        regions = [exposition_header("mektepnet_region_schools")]
         for region in sorted({school.region for school in self.registry.schools}):
             for state in ("meeting", "below", "no_data", "silent"):
-                regions.append(f'mektepnet_region_schools{{region="{_escape(region)}",state="{state}"}} '
+                regions.append(f'mektepnet_region_schools{{region="{escape_label(region)}",state="{state}"}} '
                                f"{states[(region, state)]}\n")
         parts = [self._static, *session, *(line for lines in values.values() for line in lines), *stamps, *meets,
                  *regions]

@@ -16,10 +16,12 @@ from collectors.api import Fleet, IngestSettings, create_app
 from collectors.exporter import VERDICT_KINDS, Verdicts
 from collectors.ingest import IngestPool
 from collectors.maintenance import Maintenance
+from collectors.snmp_loop import SnmpLoop
 from collectors.store import Store
 from core.norms import load_policy
 from core.registry import load_registry
 from core.school_calendar import SchoolCalendar
+from probes.snmp.targets import load_targets
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class CollectorConfig:
     verdict_every_seconds: float = 300.0
     maintenance_every_seconds: float = 30.0  # daily roll-ups of days that got results; retention
     ingest_workers: int = 0                  # processes validating and storing batches; 0: in this process
+    snmp_targets: Path | None = None         # operator nodes and managed CPEs to poll from the centre
+    snmp_interval_seconds: float = 60.0
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -97,12 +101,18 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
         if config.ingest_workers and str(config.db) != ":memory:":
             pool = await asyncio.to_thread(IngestPool, config.db, config.ingest_workers)
             cleanup.callback(pool.close)
-        uv_config = uvicorn.Config(create_app(store, config.ingest, fleet, pool), host=config.host,
+        snmp = None
+        if config.snmp_targets is not None:
+            contracts = {s.school_id: s.contracted_bps for s in fleet.registry} if fleet is not None else {}
+            snmp = SnmpLoop(load_targets(config.snmp_targets), store, contracts, config.snmp_interval_seconds)
+        uv_config = uvicorn.Config(create_app(store, config.ingest, fleet, pool, snmp), host=config.host,
                                    port=config.port, ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key,
                                    log_level="warning", access_log=False, lifespan="off",
                                    timeout_graceful_shutdown=5)
         server = uvicorn.Server(uv_config)
         task = asyncio.create_task(server.serve(sockets=[listener]))
+        snmp_stop = asyncio.Event()
+        snmp_task = asyncio.create_task(snmp.run(snmp_stop)) if snmp is not None else None
         try:
             while not server.started:
                 if task.done():
@@ -118,6 +128,9 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
                 server.should_exit = True
                 await task
         finally:
+            snmp_stop.set()
             if not task.done():
                 server.should_exit = True
                 await asyncio.gather(task, return_exceptions=True)
+            if snmp_task is not None:
+                await asyncio.gather(snmp_task, return_exceptions=True)

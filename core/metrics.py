@@ -69,6 +69,27 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Measurement records received, by outcome: accepted, duplicate, rejected."),
     MetricSpec("mektepnet_ingest_request_duration_seconds", _H, (),
                "Time to handle one upload batch."),
+    MetricSpec("mektepnet_snmp_target_info", _G, ("target", "school_id", "address"),
+               "A polled SNMP device (operator node or school router); always 1. Join on target."),
+    MetricSpec("mektepnet_snmp_target_up", _G, ("target",),
+               "1 if the device answered the last sweep, else 0."),
+    MetricSpec("mektepnet_snmp_poll_duration_seconds", _G, ("target",),
+               "Wall time of the device's last poll (a dead device: its timeouts and retries)."),
+    MetricSpec("mektepnet_snmp_targets_unreachable", _G, (),
+               "Devices that did not answer the last sweep."),
+    MetricSpec("mektepnet_snmp_interface_up", _G, ("target", "interface"),
+               "1 if the port's ifOperStatus is up, else 0."),
+    MetricSpec("mektepnet_snmp_interface_receive_bytes_per_second", _G, ("target", "interface"),
+               "Traffic into the port between the last two polls (ifHCInOctets, or ifInOctets with wraps).",
+               from_bits=True),
+    MetricSpec("mektepnet_snmp_interface_transmit_bytes_per_second", _G, ("target", "interface"),
+               "Traffic out of the port between the last two polls.", from_bits=True),
+    MetricSpec("mektepnet_snmp_interface_utilisation_ratio", _G, ("target", "interface", "direction"),
+               "Rate / capacity: a school uplink's contracted bandwidth, an operator bottleneck port's ifHighSpeed."),
+    MetricSpec("mektepnet_snmp_interface_errors_per_second", _G, ("target", "interface", "direction"),
+               "ifInErrors / ifOutErrors per second between the last two polls."),
+    MetricSpec("mektepnet_snmp_interface_discards_per_second", _G, ("target", "interface"),
+               "ifInDiscards per second between the last two polls."),
     MetricSpec("mektepnet_ndt7_tests_total", _C, ("direction", "outcome"),
                "ndt7 subtests served, by direction and outcome: completed, client_closed, error."),
     MetricSpec("mektepnet_ndt7_bytes_total", _C, ("direction",),
@@ -121,6 +142,17 @@ CATALOGUE: tuple[MetricSpec, ...] = (
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}
+
+
+def escape_label(value: str) -> str:
+    """A label value escaped for Prometheus' text format."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def exposition_header(name: str) -> str:
+    """The # HELP and # TYPE lines of a catalogued metric, for exporters that write the text format directly."""
+    spec = metric(name)
+    return f"# HELP {name} {spec.help}\n# TYPE {name} {spec.type.value}\n"
 
 
 def metric(name: str) -> MetricSpec:

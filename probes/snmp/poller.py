@@ -77,6 +77,20 @@ class Interface:
     out_utilisation_ratio: float | None = None
 
 
+def measurement_values(port: Interface) -> dict[str, float | None]:
+    """A port's figures as the values of a `snmp` Measurement (base units; None where no rate exists yet)."""
+    return {"in_bps": port.in_bps, "out_bps": port.out_bps, "in_utilisation_ratio": port.in_utilisation_ratio,
+            "out_utilisation_ratio": port.out_utilisation_ratio, "in_errors_per_second": port.in_errors_per_second,
+            "out_errors_per_second": port.out_errors_per_second,
+            "in_discards_per_second": port.in_discards_per_second, "oper_up": 1.0 if port.oper_up else 0.0,
+            "interval_seconds": port.interval_seconds}
+
+
+def find_port(result: "TargetResult", name: str | None) -> Interface | None:
+    """The port a device calls `name` (its ifName or ifDescr)."""
+    return next((port for port in result.interfaces if name is not None and name in (port.name, port.descr)), None)
+
+
 @dataclass
 class TargetResult:
     """One device's poll: its interfaces, or why it gave none."""

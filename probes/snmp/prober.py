@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from core.measurement import Kind, Measurement
 from probes.config import Module, SnmpModule
 from probes.context import ProbeContext
-from probes.snmp.poller import Interface, Poller, TargetResult
+from probes.snmp.poller import Poller, find_port, measurement_values
 from probes.snmp.targets import Defaults, Target, TargetsFile
 
 _pollers: dict[tuple[str, SnmpModule, str], tuple[Poller, Target]] = {}
@@ -34,10 +34,6 @@ def _poller(target: str, settings: SnmpModule, school_id: str) -> tuple[Poller, 
     return _pollers[key]
 
 
-def _uplink(result: TargetResult, name: str | None) -> Interface | None:
-    return next((port for port in result.interfaces if name in (port.name, port.descr)), None)
-
-
 async def probe_snmp(target: str, module: Module, context: ProbeContext) -> list[Measurement]:
     """Poll the router at `target` (host or host:port); one record of its uplink port."""
     settings = module.snmp
@@ -49,22 +45,18 @@ async def probe_snmp(target: str, module: Module, context: ProbeContext) -> list
                                "modules.snmp.uplink is not set: name the router's port towards the modem")]
     poller, device = _poller(target, settings, context.school_id)
     result = await poller.poll(device)
-    port = _uplink(result, settings.uplink) if result.answered else None
+    port = find_port(result, settings.uplink) if result.answered else None
     if port is not None and port.in_bps is None:                 # no previous reading: take a second one
         await asyncio.sleep(settings.first_interval_seconds)
         result = await poller.poll(device)
-        port = _uplink(result, settings.uplink) if result.answered else None
+        port = find_port(result, settings.uplink) if result.answered else None
     if not result.answered:
         return [context.record(Kind.SNMP, target, method, start, {}, attributes, result.error)]
     if port is None:
         known = ", ".join(p.name or p.descr for p in result.interfaces)
         return [context.record(Kind.SNMP, target, method, start, {}, attributes,
                                f"modules.snmp.uplink={settings.uplink!r}: no such port (the router has {known})")]
-    values = {"in_bps": port.in_bps, "out_bps": port.out_bps, "in_utilisation_ratio": port.in_utilisation_ratio,
-              "out_utilisation_ratio": port.out_utilisation_ratio, "in_errors_per_second": port.in_errors_per_second,
-              "out_errors_per_second": port.out_errors_per_second,
-              "in_discards_per_second": port.in_discards_per_second, "oper_up": 1.0 if port.oper_up else 0.0,
-              "interval_seconds": port.interval_seconds}
+    values = measurement_values(port)
     attributes |= {"port_speed_bps": f"{port.speed_bps:.0f}", "counter_bits": str(port.counter_bits)}
     error = None if port.in_bps is not None else "no rate: the router's counters were reset between the readings"
     return [context.record(Kind.SNMP, target, method, start, values, attributes, error)]
