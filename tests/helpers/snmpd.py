@@ -1,4 +1,6 @@
-"""A real net-snmp `snmpd` for tests, on a loopback UDP port, with a v2c community and a v3 authPriv user."""
+"""Real SNMP agents for tests on loopback UDP ports: net-snmp's `snmpd` (a v2c community and a v3 authPriv
+user, the host's real interfaces) and `snmpsim` (simulated devices from .snmprec records: 32-bit counters
+that wrap, devices that reboot, many devices at once)."""
 
 from __future__ import annotations
 
@@ -56,8 +58,13 @@ def snmpd(directory: Path):
 
 
 def _wait_until_it_answers(agent: Agent, process: subprocess.Popen, log: Path) -> None:
-    # A GET of sysUpTime.0 by hand (SNMPv2c, BER) so the helper does not depend on the code under test.
-    community = agent.community.encode()
+    wait_for_agent(agent.port, agent.community, process, log)
+
+
+def wait_for_agent(port: int, community_text: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    """Until a v2c GET of sysUpTime.0 is answered; RuntimeError if the agent exits or stays silent."""
+    # Built by hand (BER) so that the helpers do not depend on the code under test.
+    community = community_text.encode()
     oid = bytes([0x06, 0x08, 0x2B, 6, 1, 2, 1, 1, 3, 0])
     varbind = bytes([0x30, len(oid) + 2]) + oid + b"\x05\x00"
     varbinds = bytes([0x30, len(varbind)]) + varbind
@@ -65,16 +72,45 @@ def _wait_until_it_answers(agent: Agent, process: subprocess.Popen, log: Path) -
     pdu = bytes([0xA0, len(pdu_body)]) + pdu_body
     message_body = b"\x02\x01\x01" + bytes([0x04, len(community)]) + community + pdu
     message = bytes([0x30, len(message_body)]) + message_body
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + seconds
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.2)
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"snmpd exited: {log.read_text() if log.exists() else ''}")
-            sock.sendto(message, ("127.0.0.1", agent.port))
+                raise RuntimeError(f"the agent exited: {log.read_text()[-2000:] if log.exists() else ''}")
+            sock.sendto(message, ("127.0.0.1", port))
             try:
                 sock.recv(2048)
                 return
             except TimeoutError:
                 continue
-    raise RuntimeError("snmpd did not answer within 15 s")
+    raise RuntimeError(f"the agent on port {port} did not answer within {seconds:g} s")
+
+
+@contextmanager
+def snmpsim(directory: Path, devices: dict[str, str], endpoints: int = 1):
+    """snmpsim-command-responder serving `devices` (community -> .snmprec text) on `endpoints` loopback
+    ports; yields the ports once it answers. Runs as root on purpose (SNMPSIM_ALLOW_ROOT): the user it
+    would drop to cannot read this interpreter under /root."""
+    import sys
+
+    binary = Path(sys.executable).with_name("snmpsim-command-responder")
+    data, cache = directory / "data", directory / "cache"
+    data.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(exist_ok=True)
+    for community, records in devices.items():
+        (data / f"{community}.snmprec").write_text(records)
+    ports = [free_udp_port() for _ in range(endpoints)]
+    log = directory / "snmpsim.log"
+    argv = [str(binary), f"--data-dir={data}", f"--cache-dir={cache}", "--log-level=error",
+            *(f"--agent-udpv4-endpoint=127.0.0.1:{port}" for port in ports)]
+    with log.open("ab") as output:
+        process = subprocess.Popen(argv, env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    try:
+        for port in ports:
+            wait_for_agent(port, next(iter(devices)), process, log)
+        yield ports
+    finally:
+        process.terminate()
+        process.wait(10)
