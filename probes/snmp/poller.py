@@ -135,6 +135,7 @@ class Poller:
         self._gate = asyncio.Semaphore(concurrency)
         self._readings: dict[tuple[str, int, str], Reading] = {}
         self._names: dict[str, tuple[float, dict[int, InterfaceNames]]] = {}
+        self._sessions: dict[Target, _Session] = {}
 
     async def sweep(self) -> Sweep:
         """Poll every target at once (bounded by the concurrency)."""
@@ -171,10 +172,13 @@ class Poller:
                                                   float(table[IF_HIGH_SPEED].get(index, 0)) * 1e6)
                            for index in set(table[IF_DESCR]) | set(table[IF_NAME])})
             self._names[target.name] = names
-        uptime, table = await _columns(session, POLL_COLUMNS, scalar=SYS_UPTIME)
+        # Ask for one row more than the device has ports: each column and its end in one answer, not 25 rows
+        # of the next column to decode and throw away.
+        rows = min(MAX_REPETITIONS, len(names[1]) + 1)
+        uptime, table = await _columns(session, POLL_COLUMNS, scalar=SYS_UPTIME, repetitions=rows)
         at = self.clock()
         if not table[IF_HC_IN_OCTETS]:                    # an old device: 32-bit counters only
-            uptime, fallback = await _columns(session, FALLBACK_COLUMNS, scalar=SYS_UPTIME)
+            uptime, fallback = await _columns(session, FALLBACK_COLUMNS, scalar=SYS_UPTIME, repetitions=rows)
             table |= fallback
         result.uptime_seconds = uptime / 100
         for index in sorted(table[IF_OPER_STATUS]):
@@ -224,12 +228,15 @@ class Poller:
         return None
 
     async def _session(self, target: Target) -> "_Session":
+        """Credentials and transport of a target, made once (resolving the address costs a thread hop)."""
         from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
 
-        transport = await UdpTransportTarget.create((target.address, self.targets.port(target)),
-                                                    timeout=self.targets.timeout(target),
-                                                    retries=self.targets.retries(target))
-        return _Session(self.engine, _credentials(target), transport, target.name)
+        if target not in self._sessions:
+            transport = await UdpTransportTarget.create((target.address, self.targets.port(target)),
+                                                        timeout=self.targets.timeout(target),
+                                                        retries=self.targets.retries(target))
+            self._sessions[target] = _Session(self.engine, _credentials(target), transport, target.name)
+        return self._sessions[target]
 
 
 @dataclass(frozen=True)
@@ -256,7 +263,8 @@ def _credentials(target: Target):
                              privProtocol=priv.get(target.priv_protocol or "", hlapi.usmNoPrivProtocol))
 
 
-async def _columns(session: _Session, columns: tuple[str, ...], scalar: str | None = None):
+async def _columns(session: _Session, columns: tuple[str, ...], scalar: str | None = None,
+                   repetitions: int = MAX_REPETITIONS):
     """GETBULK `columns` (OID prefixes) to their ends: {column: {index: value}}; with `scalar`, also the
     value of that scalar (asked once, as a non-repeater) — returned first, as (scalar value, table)."""
     from pysnmp.hlapi.v3arch.asyncio import ContextData, EndOfMibView, ObjectIdentity, ObjectType, bulk_cmd
@@ -271,7 +279,7 @@ async def _columns(session: _Session, columns: tuple[str, ...], scalar: str | No
         if non_repeaters:
             asked.insert(0, ObjectType(ObjectIdentity(scalar)))
         error, status, index, answer = await bulk_cmd(session.engine, session.credentials, session.transport,
-                                                      ContextData(), non_repeaters, MAX_REPETITIONS, *asked,
+                                                      ContextData(), non_repeaters, repetitions, *asked,
                                                       lookupMib=False)
         if error:
             raise SnmpFailure(f"{session.name}: {error}")

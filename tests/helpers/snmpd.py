@@ -28,9 +28,19 @@ class Agent:
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_udp_ports(1)[0]
+
+
+def free_udp_ports(count: int) -> list[int]:
+    """`count` distinct free loopback UDP ports (held open together while chosen, so none repeats)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @contextmanager
@@ -100,7 +110,7 @@ def snmpsim(directory: Path, devices: dict[str, str], endpoints: int = 1):
     cache.mkdir(exist_ok=True)
     for community, records in devices.items():
         (data / f"{community}.snmprec").write_text(records)
-    ports = [free_udp_port() for _ in range(endpoints)]
+    ports = free_udp_ports(endpoints)
     log = directory / "snmpsim.log"
     argv = [str(binary), f"--data-dir={data}", f"--cache-dir={cache}", "--log-level=error",
             *(f"--agent-udpv4-endpoint=127.0.0.1:{port}" for port in ports)]
