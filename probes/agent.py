@@ -294,5 +294,7 @@ async def run_once(config: ProbeConfig, probe_id: str, throughput: bool = True) 
         for target in job.targets:
             results += await run_prober(job.prober, target, config.modules, context)
     if throughput and config.modules.ndt7.servers:
-        results += await run_prober("ndt7", "auto", config.modules, context)
+        from probes.snmp.prober import throughput_with_context
+
+        results += await throughput_with_context(config.modules, context)
     return results

@@ -79,6 +79,7 @@ class SnmpModule(Credentials):
     community: str | None = Field(default="public", min_length=1)
     uplink: str | None = None
     contracted_bps: float | None = Field(default=None, gt=0)
+    router: str | None = None                # host[:port]: read just before and after each throughput test
     timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     retries: int = Field(default=1, ge=0, le=5)
     first_interval_seconds: float = Field(default=5.0, ge=1, le=60)    # the two readings of a first poll

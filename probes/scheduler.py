@@ -16,7 +16,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
-from core.measurement import Measurement
+from core.measurement import Kind, Measurement
 from core.school_calendar import SchoolCalendar
 from core.timezone import almaty
 from probes.clock import Clock
@@ -151,13 +151,16 @@ class Scheduler:
             return []
         module = self.config.modules.model_copy(
             update={"ndt7": self.config.modules.ndt7.model_copy(update={"max_bytes_per_subtest": allowance})})
+        from probes.snmp.prober import throughput_with_context
+
         self.link_quiet.clear()
         try:
-            results = await run_prober("ndt7", "auto", module, self.context)
+            results = await throughput_with_context(module, self.context)
         finally:
             self.link_quiet.set()
             release_memory()
-        self.budget.spend(day, int(sum(r.values.get("transferred_bytes", 0) for r in results)))
+        spent = sum(r.values.get("transferred_bytes", 0) for r in results if r.kind in (Kind.DOWNLOAD, Kind.UPLOAD))
+        self.budget.spend(day, int(spent))
         self.sink(results)
         return results
 

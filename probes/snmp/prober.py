@@ -60,3 +60,21 @@ async def probe_snmp(target: str, module: Module, context: ProbeContext) -> list
     attributes |= {"port_speed_bps": f"{port.speed_bps:.0f}", "counter_bits": str(port.counter_bits)}
     error = None if port.in_bps is not None else "no rate: the router's counters were reset between the readings"
     return [context.record(Kind.SNMP, target, method, start, values, attributes, error)]
+
+
+async def throughput_with_context(module: Module, context: ProbeContext) -> list[Measurement]:
+    """One ndt7 test; with `modules.snmp.router` set, the router's uplink is read just before and just after
+    it, so the `snmp` record beside the throughput records says how much traffic crossed the link during
+    the test — the test's own and everyone else's. A slow result on a link full of other traffic is a
+    busy school, not a slow operator."""
+    from probes.probers import run_prober
+
+    router = module.snmp.router
+    before = await run_prober("snmp", router, module, context) if router else []
+    results = await run_prober("ndt7", "auto", module, context)
+    if not router:
+        return results
+    ids = ",".join(str(record.measurement_id) for record in results)
+    during = [record.model_copy(update={"attributes": {**record.attributes, "during": "ndt7", "throughput_ids": ids}})
+              for record in await run_prober("snmp", router, module, context)]
+    return [*before, *results, *during]

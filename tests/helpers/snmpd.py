@@ -44,23 +44,28 @@ def free_udp_ports(count: int) -> list[int]:
 
 
 @contextmanager
-def snmpd(directory: Path):
-    """snmpd in the foreground until the block ends; yields its Agent once it answers."""
+def snmpd(directory: Path, namespace: str | None = None, address: str = "127.0.0.1"):
+    """snmpd in the foreground until the block ends (inside `namespace`, listening on `address`, if given);
+    yields its Agent once it answers."""
     binary = shutil.which("snmpd") or ("/usr/sbin/snmpd" if Path("/usr/sbin/snmpd").exists() else None)
     if binary is None:
         require_tool("snmpd")
     agent = Agent(free_udp_port())
     directory.mkdir(parents=True, exist_ok=True)
     conf = directory / "snmpd.conf"
-    conf.write_text(f"rocommunity {agent.community} 127.0.0.1\n"
+    conf.write_text(f"rocommunity {agent.community} default\n"
                     f'createUser {agent.user} SHA "{agent.auth_key}" AES "{agent.priv_key}"\n'
                     f"rouser {agent.user} priv\n")
     env = {"SNMP_PERSISTENT_DIR": str(directory / "persist"), "MIBS": "", "PATH": os.environ.get("PATH", "")}
-    process = subprocess.Popen([binary, "-f", "-Lf", str(directory / "snmpd.log"), "-C", "-c", str(conf),
-                                "-p", str(directory / "snmpd.pid"), f"udp:127.0.0.1:{agent.port}"],
+    argv = [binary, "-f", "-Lf", str(directory / "snmpd.log"), "-C", "-c", str(conf),
+            "-p", str(directory / "snmpd.pid"), f"udp:{address}:{agent.port}"]
+    process = subprocess.Popen(["ip", "netns", "exec", namespace, *argv] if namespace else argv,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_until_it_answers(agent, process, directory / "snmpd.log")
+        if namespace:
+            _wait_in_namespace(agent, namespace, address, process, directory / "snmpd.log")
+        else:
+            _wait_until_it_answers(agent, process, directory / "snmpd.log")
         yield agent
     finally:
         process.terminate()
@@ -69,6 +74,22 @@ def snmpd(directory: Path):
 
 def _wait_until_it_answers(agent: Agent, process: subprocess.Popen, log: Path) -> None:
     wait_for_agent(agent.port, agent.community, process, log)
+
+
+def _wait_in_namespace(agent: Agent, namespace: str, address: str, process: subprocess.Popen, log: Path) -> None:
+    """Until `snmpget` run inside the namespace gets sysUpTime.0 from the agent."""
+    snmpget = require_tool("snmpget")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the agent exited: {log.read_text()[-2000:] if log.exists() else ''}")
+        answer = subprocess.run(["ip", "netns", "exec", namespace, snmpget, "-v2c", "-c", agent.community, "-t",
+                                 "0.3", "-r", "0", f"{address}:{agent.port}", "1.3.6.1.2.1.1.3.0"],
+                                capture_output=True, text=True, env={"MIBS": "", "PATH": os.environ.get("PATH", "")})
+        if answer.returncode == 0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the agent in {namespace} did not answer within 15 s")
 
 
 def wait_for_agent(port: int, community_text: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
