@@ -101,12 +101,16 @@ class Bench:
                 {"prober": "http", "targets": [web] * len(PLATFORMS), "interval_seconds": 900 / compression,
                  "hours": "always"}]
 
-    def phase(self, config: Path, seconds: float, until=None, warm_up: float = 5.0) -> dict:
-        """Run the agent on `config`; CPU share and memory over `seconds` after `warm_up` seconds."""
+    def phase(self, config: Path, seconds: float, until=None, warm_up: float = 5.0, ready=None) -> dict:
+        """Run the agent on `config`; CPU share and memory over `seconds` after `warm_up` seconds (and, with
+        `ready`, once a scrape satisfies it: the probers have run, so what they load is loaded)."""
         agent = subprocess.Popen([sys.executable, "-m", "cli", "probe", "run", "--config", str(config)], cwd=ROOT,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(warm_up)
+            deadline = time.monotonic() + 60
+            while ready is not None and time.monotonic() < deadline and not ready(self._scrape()):
+                time.sleep(0.5)
             began, cpu_began = time.monotonic(), cpu_seconds(agent.pid)
             while time.monotonic() - began < seconds and not (until and until()):
                 self.scrape_every(1 if until else 15, began)
@@ -126,6 +130,12 @@ class Bench:
             self._scrapes = due + 1
             self.last_scrape = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read()
 
+    def _scrape(self) -> bytes:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).read()
+        except OSError:
+            return b""
+
     def throughput_done(self) -> bool:
         """True once a scrape showed the upload result of the throughput test."""
         return b"mektepnet_probe_throughput_bytes_per_second{direction=\"upload\"}" in getattr(self, "last_scrape", b"")
@@ -137,7 +147,9 @@ def run(seconds: float) -> dict[str, dict]:
         bench = Bench(stack, Path(tempfile.mkdtemp(prefix="mektepnet-footprint-")))
         quiet = {"daytime_tests": 0, "night_tests": 0}
         results = {"idle": bench.phase(bench.config([], quiet), seconds),
-                   "measuring": bench.phase(bench.config(bench.jobs(COMPRESSION), quiet), seconds)}
+                   "measuring": bench.phase(bench.config(bench.jobs(COMPRESSION), quiet), seconds,
+                                            ready=lambda text: all(f'kind="{kind}"'.encode() in text
+                                                                   for kind in ("latency", "dns", "http")))}
         lead = 15.0
         soon = datetime.now(almaty()) + timedelta(seconds=lead)
         window = {"start": soon.strftime("%H:%M:%S"), "end": (soon + timedelta(seconds=1)).strftime("%H:%M:%S")}
