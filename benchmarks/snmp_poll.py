@@ -136,7 +136,7 @@ def _row(tool: str, devices: int, sweeps: int, cpu: float, wall: float, failed: 
 
 def table(rows: list[dict]) -> str:
     """Markdown, with each tool's CPU per target as a ratio to ours."""
-    ours_cpu = rows[0]["cpu_ms_per_target"]
+    ours_cpu = rows[0]["cpu_ms_per_target"] or float("nan")
     lines = ["| poller | devices | sweeps | CPU-ms per target | targets/s | 7,500 targets: CPU s of one core | "
              "ratio to ours | failed polls |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
