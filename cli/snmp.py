@@ -41,9 +41,10 @@ def poll(
 
     if not 1.0 <= interval <= 3600:
         raise CoreError.one("command line", "--interval", interval, "must be 1 to 3600 seconds")
-    if count < 0 or concurrency < 1:
-        raise CoreError.one("command line", "--count" if count < 0 else "--concurrency",
-                            count if count < 0 else concurrency, "must not be negative" if count < 0 else "must be >= 1")
+    if count < 0:
+        raise CoreError.one("command line", "--count", count, "must not be negative")
+    if concurrency < 1:
+        raise CoreError.one("command line", "--concurrency", concurrency, "must be at least 1")
     document = load_targets(targets)
     contracts = {}
     if registry is not None:

@@ -52,3 +52,21 @@ def test_the_example_targets_file_in_deploy_is_valid():
     assert [t.name for t in load_model(document, "example").targets] == ["almaty-agg-01", "kz-alm-0042-cpe"]
     with pytest.raises(CoreError):
         load_model({"targets": []}, "example")
+
+
+def test_bad_options_exit_2_naming_the_option(tmp_path):
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("targets:\n  - {name: r, address: 10.0.0.1, version: v2c, community: c}\n")
+    for option, value, words in (("--interval", "0.1", "1 to 3600"), ("--count", "-1", "not be negative"),
+                                 ("--concurrency", "0", "at least 1")):
+        result = run_cli("snmp", "poll", "--targets", targets, option, value)
+        assert result.returncode == 2 and option in result.stderr and words in result.stderr, result.stderr
+
+
+def test_collector_serve_refuses_bad_new_options_before_starting(tmp_path):
+    db = tmp_path / "collector.sqlite3"
+    for option, value, words in (("--ingest-workers", "99", "0 to 64"), ("--snmp-interval", "1", "5 to 3600"),
+                                 ("--max-clock-offset", "7200", "at most 3600")):
+        result = run_cli("collector", "serve", "--db", db, "--port", "0", option, value)
+        assert result.returncode == 2 and option in result.stderr and words in result.stderr, result.stderr
+    assert not db.exists()                        # refused before the store was created
