@@ -21,8 +21,13 @@ NOT_AREAS = {"main", "common", "demo", "__main__"}
 
 
 def areas() -> list[str]:
-    """Names of the area modules (sub-commands), whether imported or not."""
+    """Names of the area modules, whether imported or not (the sub-command spells _ as -: platform_sim)."""
     return sorted(m.name for m in pkgutil.iter_modules(cli.__path__) if m.name not in NOT_AREAS)
+
+
+def command_name(area: str) -> str:
+    """The sub-command of an area module."""
+    return area.replace("_", "-")
 
 
 def _version(value: bool) -> None:
@@ -42,7 +47,7 @@ def build_app(only: str | None = None) -> typer.Typer:
     for name in [only] if only else areas():
         area = importlib.import_module(f"cli.{name}")
         if isinstance(getattr(area, "app", None), typer.Typer):
-            app.add_typer(area.app, name=name)
+            app.add_typer(area.app, name=command_name(name))
     if only is None or only == "demo":
         from cli import demo
 
@@ -59,4 +64,5 @@ def build_app(only: str | None = None) -> typer.Typer:
 def run() -> None:
     """Console-script entry point."""
     requested = next((argument for argument in sys.argv[1:] if not argument.startswith("-")), None)
-    build_app(requested if requested in [*areas(), "demo"] else None)()
+    by_command = {command_name(area): area for area in areas()}
+    build_app(by_command.get(requested) or ("demo" if requested == "demo" else None))()

@@ -139,6 +139,32 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "1 when the probe knows its clock offset (source collector-date or ntp), 0 when unknown."),
     MetricSpec("mektepnet_probe_ntp_synchronised", _G, (),
                "1 when the kernel says NTP disciplines the probe's clock, 0 when not (absent if unknown)."),
+    # A load test, served by the Locust master from merged stats (loadtests/exporter.py).
+    MetricSpec("mektepnet_loadtest_request_duration_seconds", _H, ("platform", "endpoint", "method"),
+               "Time from a request's intended send time to its answer (queueing at the platform included)."),
+    MetricSpec("mektepnet_loadtest_requests_total", _C, ("platform", "endpoint", "outcome"),
+               "Requests by outcome: ok, http_<status>, timeout, connect_refused, connection_reset, bad_response."),
+    MetricSpec("mektepnet_loadtest_response_bytes_total", _C, ("platform", "endpoint"),
+               "Body bytes received (video: rate() is the lessons' bytes per second)."),
+    MetricSpec("mektepnet_loadtest_intended_requests_total", _C, (),
+               "Requests that came due by the open model's schedule (rate(): the intended arrival rate)."),
+    MetricSpec("mektepnet_loadtest_sent_requests_total", _C, (),
+               "Requests actually sent (rate(): the achieved arrival rate)."),
+    MetricSpec("mektepnet_loadtest_generator_lag_seconds", _H, (),
+               "The generator's own lateness: from when a request could be sent to when it was."),
+    MetricSpec("mektepnet_loadtest_students", _G, ("state",),
+               "Synthetic students: planned, arrived (at least one session begun), in_session (a session open now)."),
+    MetricSpec("mektepnet_loadtest_workers", _G, (),
+               "Locust worker processes connected to the master."),
+    # The platform simulator (loadtests/simulator.py).
+    MetricSpec("mektepnet_platform_sim_requests_total", _C, ("platform", "endpoint", "outcome"),
+               "Requests the simulator answered: ok, or rejected (503, its queue was full)."),
+    MetricSpec("mektepnet_platform_sim_request_duration_seconds", _H, ("platform", "endpoint"),
+               "Time a served request spent queued and in service."),
+    MetricSpec("mektepnet_platform_sim_busy_workers", _G, ("platform", "endpoint"),
+               "Workers of the endpoint serving a request now."),
+    MetricSpec("mektepnet_platform_sim_queued_requests", _G, ("platform", "endpoint"),
+               "Requests waiting for a worker of the endpoint now."),
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}

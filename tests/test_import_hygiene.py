@@ -6,7 +6,8 @@ import pytest
 from tests.helpers.cli import ROOT
 
 
-@pytest.mark.parametrize("module", ["cli.main", "core", "probes", "collectors"])
+@pytest.mark.parametrize("module", ["cli.main", "core", "probes", "collectors", "cli.loadtest", "cli.platform_sim",
+                                    "loadtests.launch", "loadtests.plan", "loadtests.simulator"])
 def test_importing_our_asyncio_side_leaves_locust_and_gevent_out(module):
     """Locust monkey-patches the interpreter with gevent on import; only `mektepnet loadtest` may load it."""
     code = (f"import sys, {module}; "

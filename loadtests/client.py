@@ -1,0 +1,117 @@
+"""A lean HTTP/1.1 client for one synthetic student's session: one keep-alive connection, C-parsed answers.
+
+Runs only inside Locust processes (gevent sockets). A session opens its own connection, as a
+browser or app session does, and keeps it for the session's requests; answers are parsed by
+httptools (the parser uvicorn uses). Bodies are counted, not kept. Streaming answers (chunked, the
+AI tutor) report when their first body byte came.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httptools
+from gevent import socket
+
+READ_BUFFER = bytearray(256 * 1024)  # one per process: a read is parsed before the greenlet can yield
+_VIEW = memoryview(READ_BUFFER)
+_BODIES: dict[int, bytes] = {}
+
+
+class RequestFailed(Exception):
+    """A request that got no complete answer; the message is the outcome label (timeout, connect_refused ...)."""
+
+
+class _Answer:
+    __slots__ = ("complete", "body_bytes", "first_byte_at")
+
+    def __init__(self) -> None:
+        self.complete, self.body_bytes, self.first_byte_at = False, 0, 0.0
+
+    def on_body(self, data: bytes) -> None:
+        if not self.body_bytes:
+            self.first_byte_at = time.perf_counter()
+        self.body_bytes += len(data)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+def body_of(size: int) -> bytes:
+    """A request body of `size` bytes (synthetic: JSON-safe filler), shared between requests."""
+    if size not in _BODIES:
+        _BODIES[size] = b"0" * size
+    return _BODIES[size]
+
+
+class Connection:
+    """One keep-alive connection to `address`; reconnects when the server closed it between requests."""
+
+    __slots__ = ("address", "host", "sock")
+
+    def __init__(self, address: tuple[str, int], host: str):
+        self.address, self.host, self.sock = address, host, None
+
+    def close(self) -> None:
+        """Close the socket if one is open."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def request(self, method: str, path: str, body_bytes: int, headers: bytes, timeout: float) -> tuple[int, int, float]:
+        """Send one request; (status, body bytes, first body byte perf_counter time). RequestFailed on no answer."""
+        payload = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {body_bytes}\r\n".encode()
+                   + headers + b"\r\n")
+        if body_bytes:
+            payload += body_of(body_bytes)
+        reused = self.sock is not None
+        try:
+            return self._exchange(payload, timeout)
+        except (ConnectionResetError, BrokenPipeError, _ClosedEarly):
+            if not reused:
+                raise RequestFailed("connection_reset") from None
+            self.close()  # the server closed an idle keep-alive connection: one fresh try, as browsers do
+            try:
+                return self._exchange(payload, timeout)
+            except (ConnectionResetError, BrokenPipeError, _ClosedEarly):
+                raise RequestFailed("connection_reset") from None
+
+    def _exchange(self, payload: bytes, timeout: float) -> tuple[int, int, float]:
+        try:
+            if self.sock is None:
+                self.sock = socket.create_connection(self.address, timeout=timeout)
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            else:
+                self.sock.settimeout(timeout)
+            self.sock.sendall(payload)
+            answer = _Answer()
+            parser = httptools.HttpResponseParser(answer)
+            while not answer.complete:
+                received = self.sock.recv_into(READ_BUFFER)
+                if not received:
+                    raise _ClosedEarly
+                parser.feed_data(_VIEW[:received])
+        except _ClosedEarly:
+            self.close()
+            raise
+        except socket.timeout:
+            self.close()
+            raise RequestFailed("timeout") from None
+        except ConnectionRefusedError:
+            self.close()
+            raise RequestFailed("connect_refused") from None
+        except httptools.HttpParserError:
+            self.close()
+            raise RequestFailed("bad_response") from None
+        except OSError as exc:
+            self.close()
+            if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+                raise
+            raise RequestFailed(f"os_error_{exc.errno or 0}") from None
+        if not parser.should_keep_alive():
+            self.close()
+        return parser.get_status_code(), answer.body_bytes, answer.first_byte_at
+
+
+class _ClosedEarly(Exception):
+    """The server closed the connection before a complete answer."""

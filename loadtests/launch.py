@@ -1,0 +1,148 @@
+"""Start a load test: check the plan, then a Locust master and workers as child processes, and read the summary.
+
+This module never imports locust (it monkey-patches the interpreter): it only builds command lines
+for `python -m locust`, so the command that calls it stays a plain Python process. Everything is
+checked before the first process starts: a refused target or a plan over the profile's limits
+sends nothing. Every process is bounded: the master stops at the duration, and whatever is still
+running `GRACE_SECONDS` later is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import CoreError
+from core.registry import Registry
+from loadtests.plan import Plan
+from loadtests.profile import Kind, load_profile
+from loadtests.safety import approved_targets
+from loadtests.shapes import group_sizes, registry_split, shape
+
+LOCUSTFILES = Path(__file__).parent / "locustfiles"
+GRACE_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `mektepnet loadtest run` was asked for."""
+
+    profile_path: Path | None
+    shape: str
+    duration_seconds: float
+    students: int | None = None          # explicit; else the registry's students times `scale`
+    scale: float = 0.001
+    ramp_seconds: float | None = None
+    kinds: frozenset[Kind] | None = None
+    workers: int = 2                     # worker processes; 0 runs the users in one local process
+    users_per_worker: int = 200          # the pool of senders in each process
+    headless: bool = True
+    confirm_targets: tuple[str, ...] = ()
+    target: str | None = None
+    metrics_port: int = 9650
+    master_port: int = 5557
+    web_port: int = 8089
+    seed: int = 1
+    run_dir: Path = field(default_factory=lambda: Path.cwd() / "loadtest-run")
+
+
+def build_plan(options: RunOptions, registry: Registry) -> tuple[Plan, list[str]]:
+    """The plan and the approved targets; CoreError when the target is refused or the plan breaks a limit."""
+    profile = load_profile(options.profile_path)
+    targets = approved_targets(profile, list(options.confirm_targets), options.target)
+    chosen = shape(options.shape)
+    split = registry_split(registry, options.scale)
+    sizes = group_sizes(chosen, split, options.students)
+    if sum(sizes.values()) <= 0:
+        raise CoreError.one("command line", "--students", options.students or 0, "the run has no students")
+    total = sum(split.by_region.values()) or 1
+    regions = {region: round(count * sum(sizes.values()) / total) for region, count in split.by_region.items()}
+    plan = Plan(profile, chosen, tuple(sizes.values()), options.duration_seconds, options.ramp_seconds,
+                options.kinds, regions)
+    plan.check_limits()
+    return plan, targets
+
+
+def locustfile(kinds: frozenset[Kind] | None) -> Path:
+    """The locustfile of one kind, or the one for every platform."""
+    if kinds and len(kinds) == 1:
+        return LOCUSTFILES / f"{next(iter(kinds)).value}.py"
+    return LOCUSTFILES / "all.py"
+
+
+def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]]]:
+    """The master's (or the single local process's) command line and each worker's."""
+    file = str(locustfile(options.kinds))
+    workers = options.workers
+    shared = ["--mektep-profile", str(options.profile_path or ""), "--mektep-shape", plan.shape.name,
+              "--mektep-group-sizes", ",".join(str(size) for size in plan.group_sizes),
+              "--mektep-duration", f"{plan.duration_seconds:g}", "--mektep-seed", str(options.seed)]
+    if options.ramp_seconds is not None:
+        shared += ["--mektep-ramp", f"{options.ramp_seconds:g}"]
+    if options.kinds:
+        shared += ["--mektep-kinds", ",".join(sorted(kind.value for kind in options.kinds))]
+    for host in options.confirm_targets:
+        shared += ["--mektep-confirm-target", host]
+    if options.target:
+        shared += ["--host", options.target]
+    users = options.users_per_worker * max(1, workers)
+    master = [sys.executable, "-m", "locust", "-f", file, *shared,
+              "-u", str(users), "-r", str(users), "-t", f"{int(plan.duration_seconds)}s",
+              "--stop-timeout", str(STOP_TIMEOUT_SECONDS), "--exit-code-on-error", "0",
+              "--mektep-metrics-port", str(options.metrics_port),
+              "--mektep-summary", str(options.run_dir / "summary.json"),
+              "--logfile", str(options.run_dir / "master.log"), "--loglevel", "INFO"]
+    if options.headless:
+        master += ["--headless", "--only-summary"]
+    else:
+        master += ["--web-host", "127.0.0.1", "--web-port", str(options.web_port), "--autostart"]
+    if workers:
+        master += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(options.master_port),
+                   "--expect-workers", str(workers), "--expect-workers-max-wait", "60"]
+    worker_commands = [[sys.executable, "-m", "locust", "-f", file, *shared, "--worker",
+                        "--master-host", "127.0.0.1", "--master-port", str(options.master_port),
+                        "--logfile", str(options.run_dir / f"worker-{index}.log"), "--loglevel", "INFO"]
+                       for index in range(workers)]
+    return master, worker_commands
+
+
+def launch(options: RunOptions, plan: Plan, tick: Callable[[float], None] = lambda elapsed: None) -> tuple[int, dict]:
+    """Run the master and workers to the end; (the master's exit code, the summary). `tick` sees seconds elapsed."""
+    options.run_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = options.run_dir / "summary.json"
+    summary_path.unlink(missing_ok=True)
+    master_argv, worker_argvs = commands(options, plan)
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    output = open(options.run_dir / "locust.out", "w", encoding="utf-8")
+    processes = [subprocess.Popen(master_argv, stdout=output, stderr=subprocess.STDOUT, env=environment)]
+    processes += [subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=environment)
+                  for argv in worker_argvs]
+    started = time.monotonic()
+    deadline = started + plan.duration_seconds + GRACE_SECONDS + 60
+    try:
+        while processes[0].poll() is None and time.monotonic() < deadline:
+            tick(time.monotonic() - started)
+            time.sleep(0.5)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        output.close()
+    code = processes[0].returncode
+    if not summary_path.exists():
+        tail = (options.run_dir / "locust.out").read_text(encoding="utf-8", errors="replace")[-3000:]
+        raise RuntimeError(f"the Locust master exited with {code} and wrote no summary; its output ends:\n{tail}")
+    return code, json.loads(summary_path.read_text(encoding="utf-8"))

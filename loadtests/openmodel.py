@@ -1,0 +1,219 @@
+"""The open model inside one Locust process: students are entries in a schedule, not a greenlet each.
+
+A dispatcher greenlet hands each student to the pool of Locust users when its next request is due;
+a user sends it on the student's own connection and reports, through `events.request`, the time from
+the *intended* send to the answer, so a platform's queueing shows in full (no coordinated
+omission). The next intended time is drawn from the journey's pauses when the step is scheduled; if
+the answer comes later than that, the next request goes at once and its latency starts from when it
+was intended. The generator's own lag (ready to send -> sent) is counted apart. Runs under gevent.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import gevent
+from gevent.queue import Queue
+
+from core.timezone import almaty
+from loadtests.client import Connection, RequestFailed
+from loadtests.journeys import Journey, Pause, journeys, pause_seconds
+from loadtests.plan import Plan
+from loadtests.profile import Platform
+
+# Generator lag buckets, seconds (classic Prometheus buckets; the target is p99 <= 5 ms).
+LAG_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+DISPATCH_TICK_SECONDS = 0.05
+REQUEST_TIMEOUT_SECONDS = 60.0
+USER_AGENT = b"User-Agent: mektepnet-loadtest (synthetic student)\r\n"
+
+
+@dataclass
+class Tally:
+    """What one process counted since its run started (sent to the master, summed there)."""
+
+    intended: int = 0
+    sent: int = 0
+    arrived: int = 0
+    in_session: int = 0
+    students: int = 0
+    lag_counts: list[int] = field(default_factory=lambda: [0] * (len(LAG_BUCKETS) + 1))
+    lag_sum: float = 0.0
+
+    def lag(self, seconds: float) -> None:
+        """Count one request's generator lag."""
+        self.lag_counts[bisect.bisect_left(LAG_BUCKETS, seconds)] += 1
+        self.lag_sum += seconds
+
+    def as_dict(self) -> dict:
+        """A plain dict for Locust's report messages."""
+        return {"intended": self.intended, "sent": self.sent, "arrived": self.arrived, "in_session": self.in_session,
+                "students": self.students, "lag_counts": list(self.lag_counts), "lag_sum": self.lag_sum}
+
+
+def lag_quantile(lag_counts: list[int], q: float) -> float:
+    """The upper bound of the lag bucket holding quantile q (seconds); inf when beyond the last bucket."""
+    total = sum(lag_counts)
+    if not total:
+        return 0.0
+    running = 0
+    for bound, count in zip((*LAG_BUCKETS, float("inf")), lag_counts):
+        running += count
+        if running >= q * total:
+            return bound
+    return float("inf")
+
+
+class Student:
+    """One synthetic student's state: where they are in their journey and their open connection."""
+
+    __slots__ = ("number", "platform_name", "platform", "journey", "index", "due", "ready_at", "leave", "conn", "sessions")
+
+    def __init__(self, number: int, platform_name: str, platform: Platform, arrive: float, leave: float):
+        self.number, self.platform_name, self.platform = number, platform_name, platform
+        self.journey: Journey | None = None
+        self.index, self.due, self.ready_at, self.leave, self.conn = 0, arrive, arrive, leave, None
+        self.sessions = 0
+
+
+class Schedule:
+    """One process's students, their due times, and the dispatcher that releases them to the user pool."""
+
+    def __init__(self, plan: Plan, targets: list[str], worker_index: int = 0, workers: int = 1,
+                 rate_cap: float | None = None, seed: int = 1, clock=time.perf_counter):
+        self.plan, self.clock, self.rng = plan, clock, random.Random(seed * 7919 + worker_index)
+        self.start = clock()
+        self.tally = Tally()
+        self.ready: Queue = Queue()
+        self._heap: list = []
+        self._sequence = itertools.count()
+        self._addresses = [(urlsplit(t).hostname, urlsplit(t).port or 80) for t in targets]
+        self._hosts = [urlsplit(t).netloc for t in targets]
+        self._token_interval = 1.0 / rate_cap if rate_cap else 0.0
+        self._next_token = self.start
+        self._journeys = {name: _weighted(journeys(p.kind, plan.shape.quarter_end)) for name, p in plan.platforms.items()}
+        today = datetime.now(almaty()).date()
+        monday = today - timedelta(days=today.weekday())
+        self._days = {"today": today.isoformat(), "week_start": monday.isoformat(),
+                      "week_end": (monday + timedelta(days=6)).isoformat()}
+        platforms = plan.platforms
+        for arrival in plan.arrivals(worker_index, workers):
+            student = Student(arrival.number, arrival.platform, platforms[arrival.platform],
+                              self.start + arrival.arrive_seconds, self.start + arrival.leave_seconds)
+            self._push(student, student.due)
+            self.tally.students += 1
+        self._dispatcher = gevent.spawn(self._dispatch)
+
+    def stop(self) -> None:
+        """Stop dispatching and close every open connection."""
+        self._dispatcher.kill(block=False)
+        for _, _, student in self._heap:
+            if student.conn is not None:
+                student.conn.close()
+
+    def take(self) -> Student:
+        """The next student due, blocking the calling user until one is."""
+        return self.ready.get()
+
+    def _push(self, student: Student, due: float) -> None:
+        student.due = due
+        heapq.heappush(self._heap, (due, next(self._sequence), student))
+
+    def _dispatch(self) -> None:
+        heap, ready, clock = self._heap, self.ready, self.clock
+        while True:
+            now = clock()
+            while heap and heap[0][0] <= now:
+                if self._token_interval:
+                    if self._next_token > now:
+                        break
+                    self._next_token = max(self._next_token + self._token_interval, now - 1.0)
+                _, _, student = heapq.heappop(heap)
+                self.tally.intended += 1
+                ready.put(student)
+            wait = heap[0][0] - now if heap else DISPATCH_TICK_SECONDS
+            if self._token_interval and heap:
+                wait = max(wait, self._next_token - now)
+            gevent.sleep(min(max(wait, 0.0), DISPATCH_TICK_SECONDS))
+
+    def execute(self, student: Student, fire) -> None:
+        """Send the student's due request, report it through `fire` (events.request.fire), schedule the next."""
+        if student.journey is None:
+            self._begin_session(student)
+        step = student.journey.steps[student.index]
+        platform = student.platform
+        endpoint = platform.endpoints[step.endpoint]
+        if student.conn is None:
+            slot = student.number % len(self._addresses)
+            student.conn = Connection(self._addresses[slot], self._hosts[slot])
+        path = platform.prefix + self._fill(endpoint.path, student, step.endpoint)
+        headers = USER_AGENT + (f"Access-Token: synthetic-{student.number}\r\n".encode() if student.index else b"")
+        sent_at = self.clock()
+        self.tally.lag(sent_at - student.ready_at)
+        self.tally.sent += 1
+        failure = None
+        body_bytes, first_byte_at = 0, 0.0
+        try:
+            status, body_bytes, first_byte_at = student.conn.request(endpoint.method, path, endpoint.request_bytes,
+                                                                   headers, REQUEST_TIMEOUT_SECONDS)
+            if status >= 400:
+                failure = RequestFailed(f"http_{status}")
+        except RequestFailed as exc:
+            failure = exc
+        done_at = self.clock()
+        name = f"{student.platform_name}:{step.endpoint}"
+        fire(request_type=endpoint.method, name=name, response_time=(done_at - student.due) * 1000,
+             response_length=body_bytes, exception=failure, context={})
+        if endpoint.stream_seconds and first_byte_at and failure is None:
+            fire(request_type=endpoint.method, name=f"{name} first byte",
+                 response_time=(first_byte_at - student.due) * 1000, response_length=0, exception=None, context={})
+        self._next(student, step.pause if failure is None else Pause.END, done_at)
+
+    def _next(self, student: Student, pause: Pause, now: float) -> None:
+        step = student.journey.steps[student.index]
+        gap = pause_seconds(step if pause is step.pause else _ending(step), student.platform, self.rng,
+                            student.due - self.start)
+        due = student.due + gap
+        if pause is Pause.END:
+            student.conn.close()
+            student.conn, student.journey = None, None
+            self.tally.in_session -= 1
+            if due >= student.leave:
+                return
+        else:
+            student.index += 1
+        student.ready_at = max(due, now)
+        self._push(student, due)
+
+    def _begin_session(self, student: Student) -> None:
+        cumulative, chosen = self._journeys[student.platform_name]
+        student.journey = chosen[bisect.bisect_left(cumulative, self.rng.random() * cumulative[-1])]
+        student.index = 0
+        self.tally.in_session += 1
+        if not student.sessions:
+            self.tally.arrived += 1
+        student.sessions += 1
+
+    def _fill(self, template: str, student: Student, endpoint: str) -> str:
+        if "{" not in template:
+            return template
+        n = student.number
+        return template.format(person=1_000_000 + n, user=2_000_000 + n, group=n // 25, school=n // 500,
+                               lesson=(n // 25) * 1000 + student.index, file=n % 5000, course=n % 60,
+                               video=n % 400, segment=student.index, exam=n // 1000, question=student.index,
+                               chat=n, **self._days)
+
+
+def _ending(step):
+    return type(step)(step.endpoint, Pause.END)
+
+
+def _weighted(chosen: tuple[Journey, ...]) -> tuple[list[float], tuple[Journey, ...]]:
+    return list(itertools.accumulate(j.weight for j in chosen)), chosen
