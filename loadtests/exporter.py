@@ -73,7 +73,7 @@ class LoadtestCollector:
         received = _family("mektepnet_loadtest_response_bytes_total", CounterMetricFamily)
         failures: dict[tuple[str, str], dict[str, int]] = {}
         for error in stats.errors.values():
-            failures.setdefault((error.method, error.name), {})[_outcome(error.error)] = error.occurrences
+            failures.setdefault((error.method, error.name), {})[outcome(error.error)] = error.occurrences
         for (name, method), entry in sorted(stats.entries.items()):
             platform, _, endpoint = name.partition(":")
             labels = [platform, endpoint]
@@ -108,8 +108,12 @@ class LoadtestCollector:
         yield workers
 
 
-def _outcome(error: str) -> str:
-    """Our failures carry their outcome as the message (RequestFailed('http_503') -> 'http_503')."""
+def outcome(error) -> str:
+    """Our failures carry their outcome as the message: RequestFailed('http_503') -> 'http_503'.
+
+    A local runner keeps the exception itself, a master the string its workers sent.
+    """
+    error = error if isinstance(error, str) else repr(error)
     text = error.split("(", 1)[-1].strip("()'\" ") if "(" in error else error
     return text if text.replace("_", "").isalnum() else "error"
 

@@ -52,7 +52,7 @@ def _peak(centre: float, half_width: float, weight: float, floor: float = 0.0) -
 
 SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
     Shape("first-bell", "07:30-09:00", "the whole country's first shift logs in around 08:00 (one time zone)",
-          (Group("first shift", 1, ((0.0, 0.1), (0.25, 0.3), (0.333, 12.0), (0.4, 0.6), (0.667, 0.2), (1.0, 0.05))),)),
+          (Group("first shift", 1, ((0.0, 0.1), (0.27, 0.3), (0.333, 20.0), (0.37, 0.6), (0.667, 0.2), (1.0, 0.05))),)),
     Shape("second-shift", "12:30-14:30", "the first shift leaves around 13:30 while the second arrives for 14:00",
           (Group("first shift", 1, ((0.0, 1.0), (0.05, 1.0), (0.0501, 0.0), (1.0, 0.0)), leave=(0.4, 0.6)),
            Group("second shift", 2, _peak(0.75, 0.08, 10.0, floor=0.05)))),

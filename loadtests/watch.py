@@ -78,7 +78,7 @@ def summary(environment: Environment, plan: Plan, schedules: dict) -> dict:
                         "p95_ms": entry.get_response_time_percentile(0.95),
                         "p99_ms": entry.get_response_time_percentile(0.99), "max_ms": entry.max_response_time,
                         "bytes": entry.total_content_length})
-    errors = [{"name": e.name, "method": e.method, "outcome": exporter._outcome(e.error), "count": e.occurrences}
+    errors = [{"name": e.name, "method": e.method, "outcome": exporter.outcome(e.error), "count": e.occurrences}
               for e in stats.errors.values()]
     total = stats.total
     return {

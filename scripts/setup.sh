@@ -14,7 +14,7 @@ sudo_cmd=""
 debs=(python3 python3-venv python3-dev gcc tzdata)
 # Tests use real servers and real network paths: promtool, iperf3 (the ndt7 anchor), namespaces
 # with tc and iptables, ethtool to switch checksum offload off on veth ends.
-[ "$with_tests" = 1 ] && debs+=(prometheus iperf3 iproute2 iptables ethtool openssl iputils-ping postgresql snmpd snmp prometheus-snmp-exporter)
+[ "$with_tests" = 1 ] && debs+=(prometheus iperf3 iproute2 iptables ethtool openssl iputils-ping curl postgresql snmpd snmp prometheus-snmp-exporter nginx-light wrk)
 missing=()
 for pkg in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

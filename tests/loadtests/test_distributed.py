@@ -1,0 +1,77 @@
+"""A real Locust master and two workers against the platform simulator, scraped by a real Prometheus."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers.cli import ROOT
+from tests.helpers.platformsim import platform_sim, sim_counter
+from tests.helpers.prometheus import _free_port, prometheus
+
+STUDENTS = 400
+REQUEST_BUCKETS = (0.0, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+def _value(prom, promql: str) -> float:
+    result = prom.query(promql)
+    assert result, f"no result for {promql}"
+    return float(result[0]["value"][1])
+
+
+def _bucket_of(seconds: float) -> tuple[float, float]:
+    for low, high in zip(REQUEST_BUCKETS, REQUEST_BUCKETS[1:]):
+        if seconds <= high:
+            return low, high
+    return REQUEST_BUCKETS[-1], float("inf")
+
+
+def test_a_master_and_two_workers_serve_merged_metrics_that_promql_reads(tmp_path):
+    metrics_port = _free_port()
+    with platform_sim() as url, prometheus(tmp_path, [f"127.0.0.1:{metrics_port}"]) as prom:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "cli", "loadtest", "run", "--headless", "--json", "--host", url, "--workers", "2",
+             "--students", str(STUDENTS), "--shape", "first-bell", "--duration", "45s", "--metrics-port",
+             str(metrics_port), "--master-port", str(_free_port()), "--run-dir", str(tmp_path / "run")],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            prom.wait_for("mektepnet_loadtest_workers == 2", 40)
+            prom.wait_for("sum(mektepnet_loadtest_sent_requests_total) > 300", 60)
+            # Both workers' shares of the students reached the master.
+            assert _value(prom, 'mektepnet_loadtest_students{state="planned"}') == STUDENTS
+            # One scrape holds the histogram and the outcome counters: their totals agree exactly.
+            assert _value(prom, "sum(mektepnet_loadtest_request_duration_seconds_count)") == pytest.approx(
+                _value(prom, "sum(mektepnet_loadtest_requests_total)"), abs=0.5)
+            # The platform is far from saturated: the achieved rate keeps up with the intended one.
+            achieved = _value(prom, "sum(rate(mektepnet_loadtest_sent_requests_total[15s]))")
+            intended = _value(prom, "sum(rate(mektepnet_loadtest_intended_requests_total[15s]))")
+            assert achieved == pytest.approx(intended, rel=0.15)
+            lag_p99 = _value(prom, "histogram_quantile(0.99, sum by (le) (rate(mektepnet_loadtest_generator_lag_seconds_bucket[30s])))")
+            assert lag_p99 <= 0.1
+            output, errors = run.communicate(timeout=120)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        assert run.returncode == 0, errors + output
+        summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+        served = sim_counter(url, "ok")
+        time.sleep(2)
+        final = "sum(last_over_time(mektepnet_loadtest_requests_total[5m]))"
+        assert _value(prom, final) == pytest.approx(summary["requests"], rel=0.1)
+        platforms = {item["metric"]["platform"] for item in
+                     prom.query('last_over_time(mektepnet_loadtest_requests_total{outcome="ok"}[5m])')}
+        assert platforms == {"kundelik", "bilimland", "daryn", "tutor"}
+        schedule = next(e for e in summary["entries"] if e["platform"] == "kundelik" and e["endpoint"] == "schedule")
+        p50 = _value(prom, 'histogram_quantile(0.5, sum by (le) (last_over_time(mektepnet_loadtest_request_duration_seconds_bucket{platform="kundelik",endpoint="schedule"}[5m])))')
+        low, high = _bucket_of(schedule["p50_ms"] / 1000)
+        assert low <= p50 <= high, (p50, schedule["p50_ms"])
+        segments = next(e for e in summary["entries"] if e["endpoint"] == "segment")
+        segment_bytes = _value(prom, 'sum(last_over_time(mektepnet_loadtest_response_bytes_total{endpoint="segment"}[5m]))')
+        assert segment_bytes == pytest.approx(segments["bytes"], rel=0.15) and segment_bytes > 0
+    # What the workers sent, the simulator answered (segments' first bytes are not requests).
+    sent_requests = sum(e["requests"] for e in summary["entries"] if not e["endpoint"].endswith("first byte"))
+    assert served == pytest.approx(sent_requests, abs=20)
+    assert summary["failures"] == 0 and summary["students"] == STUDENTS
