@@ -56,7 +56,7 @@ def _registry(path: Path | None):
 
 
 def _options(profile, shape, students, scale, duration, ramp, kind, workers, users, headless, confirm, host,
-             metrics_port, master_port, seed, run_dir):
+             metrics_port, master_port, seed, run_dir, simulator=True):
     from loadtests.launch import RunOptions
 
     if students is not None and not 1 <= students <= 10_000_000:
@@ -71,7 +71,8 @@ def _options(profile, shape, students, scale, duration, ramp, kind, workers, use
         raise CoreError.one("command line", "--ramp", ramp, "must not be negative")
     return RunOptions(profile, shape, parse_duration(duration), students, scale,
                       parse_duration(ramp) if isinstance(ramp, str) else ramp, _kinds(kind), workers, users, headless,
-                      tuple(confirm or ()), host, metrics_port, master_port, seed=seed, run_dir=run_dir)
+                      tuple(confirm or ()), host, metrics_port, master_port, seed=seed, run_dir=run_dir,
+                      simulator=simulator)
 
 
 PROFILE = typer.Option(None, "--profile", help="Platform profile (YAML); default: the embedded local simulator profile.")
@@ -146,6 +147,8 @@ def run(
     seed: int = typer.Option(1, "--seed", help="Random seed of the journeys' pauses."),
     run_dir: Path = typer.Option(Path("loadtest-run"), "--run-dir", help="Where logs and summary.json go."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    simulator: bool = typer.Option(True, "--simulator/--no-simulator", help="Start the platform simulator on "
+                                   "loopback targets where nothing listens (quarter-end shapes slow it down)."),
 ) -> None:
     """Run a load test with Locust (a master and WORKERS worker processes) against the profile's platforms.
     Exit 0 when the run completed, 3 when the stop bounds (error ratio, p95) stopped it, 2 on bad input
@@ -158,14 +161,14 @@ def run(
     from loadtests.launch import build_plan, launch
 
     options = _options(profile, shape, students, scale, duration, ramp, kind, workers, users, headless, confirm,
-                       host, metrics_port, master_port, seed, run_dir)
-    chosen, _ = build_plan(options, _registry(registry))
+                       host, metrics_port, master_port, seed, run_dir, simulator)
+    chosen, targets = build_plan(options, _registry(registry))
     console.print(f"{chosen.shape.name}: {chosen.students:,} students over {chosen.duration_seconds:g} s, "
                   f"{max(1, workers)} process(es) x {users} senders; metrics on http://127.0.0.1:{metrics_port}/metrics")
     with Progress(TextColumn("[bold]load test"), BarColumn(), TextColumn("{task.fields[state]}"), TimeElapsedColumn(),
                   console=console.real(), transient=not sys.stdout.isatty()) as progress:
         task = progress.add_task("run", total=chosen.duration_seconds, state="")
-        code, summary = launch(options, chosen, lambda elapsed: progress.update(
+        code, summary = launch(options, chosen, targets, lambda elapsed: progress.update(
             task, completed=min(elapsed, chosen.duration_seconds), state=f"{elapsed:.0f}/{chosen.duration_seconds:g} s"))
     if as_json:
         print(json.dumps(summary, indent=1))
@@ -187,6 +190,9 @@ def _show_summary(summary: dict) -> None:
                       f"{entry['p50_ms']:,.0f}", f"{entry['p95_ms']:,.0f}", f"{entry['p99_ms']:,.0f}",
                       f"{entry['bytes'] / 1e6:,.1f}")
     console.print(table)
+    for name, first in summary["first_byte"].items():
+        console.print(f"{name} streams: first byte p50 <= {first['p50_seconds']:g} s, p95 <= {first['p95_seconds']:g} s "
+                      f"({first['count']:,} answers)")
     achieved = summary["sent"] / summary["intended"] if summary["intended"] else 0
     console.print(f"requests {summary['requests']:,}, failures {summary['failures']:,}; intended {summary['intended']:,}, "
                   f"sent {summary['sent']:,} ({achieved:.1%}); generator lag p50 <= {summary['lag_p50_seconds'] * 1000:g} ms, "

@@ -144,6 +144,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Time from a request's intended send time to its answer (queueing at the platform included)."),
     MetricSpec("mektepnet_loadtest_requests_total", _C, ("platform", "endpoint", "outcome"),
                "Requests by outcome: ok, http_<status>, timeout, connect_refused, connection_reset, bad_response."),
+    MetricSpec("mektepnet_loadtest_first_byte_seconds", _H, ("platform", "endpoint"),
+               "Streaming answers (the AI tutor): time from the intended send time to the first body byte."),
     MetricSpec("mektepnet_loadtest_response_bytes_total", _C, ("platform", "endpoint"),
                "Body bytes received (video: rate() is the lessons' bytes per second)."),
     MetricSpec("mektepnet_loadtest_intended_requests_total", _C, (),

@@ -16,10 +16,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from core.metrics import metric
-from loadtests.openmodel import LAG_BUCKETS
+from loadtests.openmodel import LAG_BUCKETS, REQUEST_BUCKETS
 
 log = logging.getLogger("mektepnet.loadtest")
-REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _WORKER_TALLIES: dict[int, dict[str, dict]] = {}
 
 
@@ -34,12 +33,23 @@ def worker_tallies(environment: Environment, schedules: dict) -> list[dict]:
 def merged_tally(environment: Environment, schedules: dict) -> dict:
     """The workers' tallies summed."""
     total = {"intended": 0, "sent": 0, "arrived": 0, "in_session": 0, "students": 0,
-             "lag_counts": [0] * (len(LAG_BUCKETS) + 1), "lag_sum": 0.0}
+             "lag_counts": [0] * (len(LAG_BUCKETS) + 1), "lag_sum": 0.0, "first_bytes": {}}
     for tally in worker_tallies(environment, schedules):
         for key in ("intended", "sent", "arrived", "in_session", "students", "lag_sum"):
             total[key] += tally[key]
         total["lag_counts"] = [a + b for a, b in zip(total["lag_counts"], tally["lag_counts"])]
+        for name, counts in tally["first_bytes"].items():
+            mine = total["first_bytes"].setdefault(name, [0] * len(counts))
+            total["first_bytes"][name] = [a + b for a, b in zip(mine, counts)]
     return total
+
+
+def _cumulative(counts: list[float], bounds: tuple[float, ...]) -> list[tuple[str, float]]:
+    buckets, running = [], 0
+    for bound, count in zip((*bounds, float("inf")), counts):
+        running += count
+        buckets.append(("+Inf" if bound == float("inf") else repr(float(bound)), running))
+    return buckets
 
 
 def _family(name: str, kind):
@@ -92,12 +102,12 @@ class LoadtestCollector:
             family.add_metric([], tally[key])
             yield family
         lag = _family("mektepnet_loadtest_generator_lag_seconds", HistogramMetricFamily)
-        cumulative, running = [], 0
-        for bound, count in zip((*LAG_BUCKETS, float("inf")), tally["lag_counts"]):
-            running += count
-            cumulative.append(("+Inf" if bound == float("inf") else repr(bound), running))
-        lag.add_metric([], cumulative, tally["lag_sum"])
+        lag.add_metric([], _cumulative(tally["lag_counts"], LAG_BUCKETS), tally["lag_sum"])
         yield lag
+        first_byte = _family("mektepnet_loadtest_first_byte_seconds", HistogramMetricFamily)
+        for name, counts in sorted(tally["first_bytes"].items()):
+            first_byte.add_metric(name.split(":", 1), _cumulative(counts[:-1], REQUEST_BUCKETS), counts[-1])
+        yield first_byte
         students = _family("mektepnet_loadtest_students", GaugeMetricFamily)
         for state in ("students", "arrived", "in_session"):
             students.add_metric(["planned" if state == "students" else state], tally[state])

@@ -19,14 +19,10 @@ class Pause(StrEnum):
     """What follows a step: a think time, a quick click, one video segment's play time, the exam's start."""
 
     THINK = "think"      # exponential, the platform's think_seconds
-    QUICK = "quick"      # exponential, QUICK_SECONDS: the next call of the same screen
+    QUICK = "quick"      # exponential, the platform's quick_seconds: the next call of the same screen
     SEGMENT = "segment"  # the platform's segment_seconds: a player fetches segments as it plays them
-    SYNC = "sync"        # wait for the next synchronised exam start (EXAM_EVERY_SECONDS of run time)
+    SYNC = "sync"        # wait for the next synchronised exam start (every exam_every_seconds of run time)
     END = "end"          # the session ends; the connection closes
-
-
-QUICK_SECONDS = 1.0
-EXAM_EVERY_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +106,19 @@ def pause_seconds(step: Step, platform: Platform, rng: random.Random, now_in_run
     if step.pause is Pause.THINK:
         return rng.expovariate(1 / platform.think_seconds)
     if step.pause is Pause.QUICK:
-        return rng.expovariate(1 / QUICK_SECONDS)
+        return rng.expovariate(1 / platform.quick_seconds)
     if step.pause is Pause.SEGMENT:
         return platform.segment_seconds
     if step.pause is Pause.SYNC:
-        return EXAM_EVERY_SECONDS - now_in_run % EXAM_EVERY_SECONDS
+        return platform.exam_every_seconds - now_in_run % platform.exam_every_seconds
     return rng.expovariate(1 / platform.think_seconds)
 
 
 def mean_session(journey: Journey, platform: Platform) -> tuple[int, float]:
     """Requests of one session and its mean length in seconds (the pause after the last step included)."""
-    means = {Pause.THINK: platform.think_seconds, Pause.QUICK: QUICK_SECONDS, Pause.SEGMENT: platform.segment_seconds,
-             Pause.SYNC: EXAM_EVERY_SECONDS / 2, Pause.END: platform.think_seconds}
+    means = {Pause.THINK: platform.think_seconds, Pause.QUICK: platform.quick_seconds,
+             Pause.SEGMENT: platform.segment_seconds, Pause.SYNC: platform.exam_every_seconds / 2,
+             Pause.END: platform.think_seconds}
     return len(journey.steps), sum(means[step.pause] for step in journey.steps)
 
 

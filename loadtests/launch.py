@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.errors import CoreError
 from core.registry import Registry
 from loadtests.plan import Plan
 from loadtests.profile import Kind, load_profile
-from loadtests.safety import approved_targets
+from loadtests.safety import approved_targets, is_loopback
 from loadtests.shapes import group_sizes, registry_split, shape
 
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
@@ -52,6 +54,7 @@ class RunOptions:
     web_port: int = 8089
     seed: int = 1
     run_dir: Path = field(default_factory=lambda: Path.cwd() / "loadtest-run")
+    simulator: bool = True               # start the platform simulator on loopback targets where nothing listens
 
 
 def build_plan(options: RunOptions, registry: Registry) -> tuple[Plan, list[str]]:
@@ -114,13 +117,59 @@ def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]
     return master, worker_commands
 
 
-def launch(options: RunOptions, plan: Plan, tick: Callable[[float], None] = lambda elapsed: None) -> tuple[int, dict]:
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def start_simulators(options: RunOptions, plan: Plan, targets: list[str]) -> list[subprocess.Popen]:
+    """The platform simulator on each loopback target where nothing listens (quarter-end shapes slow it down)."""
+    started = []
+    for target in targets:
+        parts = urlsplit(target)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        if not options.simulator or not is_loopback(host) or _listening(host, port):
+            continue
+        argv = [sys.executable, "-m", "cli", "platform-sim", "serve", "--host", host, "--port", str(port)]
+        if options.profile_path:
+            argv += ["--profile", str(options.profile_path)]
+        if plan.shape.quarter_end:
+            argv.append("--quarter-end")
+        log = open(options.run_dir / f"simulator-{port}.log", "w", encoding="utf-8")
+        started.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 30
+        while not _listening(host, port):
+            if time.monotonic() > deadline or started[-1].poll() is not None:
+                _stop(started)
+                raise RuntimeError(f"the platform simulator did not start on {target}; see {log.name}")
+            time.sleep(0.2)
+    return started
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def launch(options: RunOptions, plan: Plan, targets: list[str],
+           tick: Callable[[float], None] = lambda elapsed: None) -> tuple[int, dict]:
     """Run the master and workers to the end; (the master's exit code, the summary). `tick` sees seconds elapsed."""
     options.run_dir.mkdir(parents=True, exist_ok=True)
     summary_path = options.run_dir / "summary.json"
     summary_path.unlink(missing_ok=True)
     master_argv, worker_argvs = commands(options, plan)
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    simulators = start_simulators(options, plan, targets)
     output = open(options.run_dir / "locust.out", "w", encoding="utf-8")
     processes = [subprocess.Popen(master_argv, stdout=output, stderr=subprocess.STDOUT, env=environment)]
     processes += [subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=environment)
@@ -132,15 +181,8 @@ def launch(options: RunOptions, plan: Plan, tick: Callable[[float], None] = lamb
             tick(time.monotonic() - started)
             time.sleep(0.5)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        _stop(processes)
+        _stop(simulators)
         output.close()
     code = processes[0].returncode
     if not summary_path.exists():

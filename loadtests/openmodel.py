@@ -30,6 +30,8 @@ from loadtests.profile import Platform
 
 # Generator lag buckets, seconds (classic Prometheus buckets; the target is p99 <= 5 ms).
 LAG_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Request latency buckets, seconds: the exported histograms and the streams' first bytes.
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 DISPATCH_TICK_SECONDS = 0.05
 REQUEST_TIMEOUT_SECONDS = 60.0
 USER_AGENT = b"User-Agent: mektepnet-loadtest (synthetic student)\r\n"
@@ -46,25 +48,34 @@ class Tally:
     students: int = 0
     lag_counts: list[int] = field(default_factory=lambda: [0] * (len(LAG_BUCKETS) + 1))
     lag_sum: float = 0.0
+    # Streaming answers: "platform:endpoint" -> [counts per REQUEST_BUCKETS bucket..., sum of seconds]
+    first_bytes: dict[str, list[float]] = field(default_factory=dict)
 
     def lag(self, seconds: float) -> None:
         """Count one request's generator lag."""
         self.lag_counts[bisect.bisect_left(LAG_BUCKETS, seconds)] += 1
         self.lag_sum += seconds
 
+    def first_byte(self, name: str, seconds: float) -> None:
+        """Count a streaming answer's time from the intended send to its first body byte."""
+        counts = self.first_bytes.setdefault(name, [0] * (len(REQUEST_BUCKETS) + 2))
+        counts[bisect.bisect_left(REQUEST_BUCKETS, seconds)] += 1
+        counts[-1] += seconds
+
     def as_dict(self) -> dict:
         """A plain dict for Locust's report messages."""
         return {"intended": self.intended, "sent": self.sent, "arrived": self.arrived, "in_session": self.in_session,
-                "students": self.students, "lag_counts": list(self.lag_counts), "lag_sum": self.lag_sum}
+                "students": self.students, "lag_counts": list(self.lag_counts), "lag_sum": self.lag_sum,
+                "first_bytes": {name: list(counts) for name, counts in self.first_bytes.items()}}
 
 
-def lag_quantile(lag_counts: list[int], q: float) -> float:
-    """The upper bound of the lag bucket holding quantile q (seconds); inf when beyond the last bucket."""
+def lag_quantile(lag_counts: list[int], q: float, bounds: tuple[float, ...] = LAG_BUCKETS) -> float:
+    """The upper bound of the bucket holding quantile q (seconds); inf when beyond the last bucket."""
     total = sum(lag_counts)
     if not total:
         return 0.0
     running = 0
-    for bound, count in zip((*LAG_BUCKETS, float("inf")), lag_counts):
+    for bound, count in zip((*bounds, float("inf")), lag_counts):
         running += count
         if running >= q * total:
             return bound
@@ -172,8 +183,7 @@ class Schedule:
         fire(request_type=endpoint.method, name=name, response_time=(done_at - student.due) * 1000,
              response_length=body_bytes, exception=failure, context={})
         if endpoint.stream_seconds and first_byte_at and failure is None:
-            fire(request_type=endpoint.method, name=f"{name} first byte",
-                 response_time=(first_byte_at - student.due) * 1000, response_length=0, exception=None, context={})
+            self.tally.first_byte(name, first_byte_at - student.due)
         self._next(student, step.pause if failure is None else Pause.END, done_at)
 
     def _next(self, student: Student, pause: Pause, now: float) -> None:

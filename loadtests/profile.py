@@ -113,6 +113,9 @@ class Platform(BaseModel):
     prefix: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
     share: float = Field(default=1.0, gt=0, le=1000)
     think_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Mean pause between the calls of one screen (login -> context), and how often synchronised exams start.
+    quick_seconds: float = Field(default=1.0, gt=0, le=3600)
+    exam_every_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Video: the bitrate the lesson plays at and the length of one segment.
     bitrate_bps: Annotated[float, Field(gt=0, le=100e6)] = 1_500_000
     segment_seconds: float = Field(default=4.0, gt=0, le=60)

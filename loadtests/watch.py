@@ -16,7 +16,7 @@ import gevent
 from locust.env import Environment
 
 from loadtests import exporter
-from loadtests.openmodel import lag_quantile
+from loadtests.openmodel import REQUEST_BUCKETS, lag_quantile
 from loadtests.plan import Plan
 
 log = logging.getLogger("mektepnet.loadtest")
@@ -94,6 +94,9 @@ def summary(environment: Environment, plan: Plan, schedules: dict) -> dict:
         "lag_p99_seconds": lag_quantile(tally["lag_counts"], 0.99),
         "lag_mean_seconds": tally["lag_sum"] / tally["sent"] if tally["sent"] else 0.0,
         "lag_counts": tally["lag_counts"],
+        "first_byte": {name: {"count": sum(counts[:-1]), "p50_seconds": lag_quantile(counts[:-1], 0.5, REQUEST_BUCKETS),
+                              "p95_seconds": lag_quantile(counts[:-1], 0.95, REQUEST_BUCKETS)}
+                       for name, counts in tally["first_bytes"].items()},
         "entries": entries, "errors": errors,
     }
 

@@ -72,3 +72,15 @@ def test_plan_shows_the_curve_and_regions_without_sending(tmp_path):
     result = run_cli("loadtest", "plan", "--shape", "second-shift", "--scale", "0.001", "--duration", "20m")
     assert result.returncode == 0, result.stderr
     assert "second shift" in result.stdout and "Turkistan" in result.stdout and "req/s" in result.stdout
+
+
+def test_a_streamed_answer_reports_its_first_byte_apart_from_its_end(tmp_path):
+    with platform_sim(PROFILES / "streaming_tutor.yaml") as url:
+        result, summary = _run(tmp_path, url, "--profile", PROFILES / "streaming_tutor.yaml", "--shape", "steady",
+                               "--students", 40, "--duration", "15s", "--ramp", 1, "--workers", 0)
+    assert result.returncode == 0, result.stderr + result.stdout
+    chat = _entry(summary, "tutor", "chat")
+    first = summary["first_byte"]["tutor:chat"]
+    assert chat["requests"] >= 20 and chat["p50_ms"] >= 1000
+    assert first["count"] >= 20 and first["p50_seconds"] <= 0.25
+    assert not any(e["endpoint"].endswith("first byte") for e in summary["entries"])
