@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -149,6 +150,10 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     simulator: bool = typer.Option(True, "--simulator/--no-simulator", help="Start the platform simulator on "
                                    "loopback targets where nothing listens (quarter-end shapes slow it down)."),
+    remote_workers: int = typer.Option(0, "--remote-workers", help="Also wait for this many workers from other "
+                                       "machines (mektepnet loadtest worker); see docs/loadtest.md."),
+    master_bind_host: str = typer.Option("127.0.0.1", "--master-bind-host", help="Address the master listens on "
+                                         "for workers (a LAN address when workers join from other machines)."),
 ) -> None:
     """Run a load test with Locust (a master and WORKERS worker processes) against the profile's platforms.
     Exit 0 when the run completed, 3 when the stop bounds (error ratio, p95) stopped it, 2 on bad input
@@ -162,6 +167,9 @@ def run(
 
     options = _options(profile, shape, students, scale, duration, ramp, kind, workers, users, headless, confirm,
                        host, metrics_port, master_port, seed, run_dir, simulator)
+    if not 0 <= remote_workers <= 10_000:
+        raise CoreError.one("command line", "--remote-workers", remote_workers, "must be 0 to 10,000")
+    options = dataclasses.replace(options, remote_workers=remote_workers, master_bind_host=master_bind_host)
     chosen, targets = build_plan(options, _registry(registry))
     console.print(f"{chosen.shape.name}: {chosen.students:,} students over {chosen.duration_seconds:g} s, "
                   f"{max(1, workers)} process(es) x {users} senders; metrics on http://127.0.0.1:{metrics_port}/metrics")

@@ -23,10 +23,15 @@ class RequestFailed(Exception):
 
 
 class _Answer:
-    __slots__ = ("complete", "body_bytes", "first_byte_at")
+    __slots__ = ("complete", "body_bytes", "first_byte_at", "parser", "status", "keep_alive")
 
     def __init__(self) -> None:
         self.complete, self.body_bytes, self.first_byte_at = False, 0, 0.0
+        self.parser, self.status, self.keep_alive = None, 0, False
+
+    def on_headers_complete(self) -> None:
+        # The parser forgets both once the message is complete: read them while it still knows.
+        self.status, self.keep_alive = self.parser.get_status_code(), self.parser.should_keep_alive()
 
     def on_body(self, data: bytes) -> None:
         if not self.body_bytes:
@@ -85,7 +90,7 @@ class Connection:
                 self.sock.settimeout(timeout)
             self.sock.sendall(payload)
             answer = _Answer()
-            parser = httptools.HttpResponseParser(answer)
+            parser = answer.parser = httptools.HttpResponseParser(answer)
             while not answer.complete:
                 received = self.sock.recv_into(READ_BUFFER)
                 if not received:
@@ -108,9 +113,10 @@ class Connection:
             if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
                 raise
             raise RequestFailed(f"os_error_{exc.errno or 0}") from None
-        if not parser.should_keep_alive():
+        answer.parser = None
+        if not answer.keep_alive:
             self.close()
-        return parser.get_status_code(), answer.body_bytes, answer.first_byte_at
+        return answer.status, answer.body_bytes, answer.first_byte_at
 
 
 class _ClosedEarly(Exception):

@@ -55,6 +55,8 @@ class RunOptions:
     seed: int = 1
     run_dir: Path = field(default_factory=lambda: Path.cwd() / "loadtest-run")
     simulator: bool = True               # start the platform simulator on loopback targets where nothing listens
+    remote_workers: int = 0              # workers joining from other machines (mektepnet loadtest worker)
+    master_bind_host: str = "127.0.0.1"  # where workers reach the master; another machine needs a LAN address
 
 
 def build_plan(options: RunOptions, registry: Registry) -> tuple[Plan, list[str]]:
@@ -96,7 +98,8 @@ def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]
         shared += ["--mektep-confirm-target", host]
     if options.target:
         shared += ["--host", options.target]
-    users = options.users_per_worker * max(1, workers)
+    expected = workers + options.remote_workers
+    users = options.users_per_worker * max(1, expected)
     master = [sys.executable, "-m", "locust", "-f", file, *shared,
               "-u", str(users), "-r", str(users), "-t", f"{int(plan.duration_seconds)}s",
               "--stop-timeout", str(STOP_TIMEOUT_SECONDS), "--exit-code-on-error", "0",
@@ -107,9 +110,9 @@ def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]
         master += ["--headless", "--only-summary"]
     else:
         master += ["--web-host", "127.0.0.1", "--web-port", str(options.web_port), "--autostart"]
-    if workers:
-        master += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(options.master_port),
-                   "--expect-workers", str(workers), "--expect-workers-max-wait", "60"]
+    if expected:
+        master += ["--master", "--master-bind-host", options.master_bind_host, "--master-bind-port",
+                   str(options.master_port), "--expect-workers", str(expected), "--expect-workers-max-wait", "120"]
     worker_commands = [[sys.executable, "-m", "locust", "-f", file, *shared, "--worker",
                         "--master-host", "127.0.0.1", "--master-port", str(options.master_port),
                         "--logfile", str(options.run_dir / f"worker-{index}.log"), "--loglevel", "INFO"]

@@ -1,0 +1,35 @@
+"""The open model's HTTP client, run under gevent in a subprocess (the test process stays free of gevent)."""
+
+import subprocess
+import sys
+
+from tests.helpers.cli import ROOT
+from tests.helpers.platformsim import platform_sim
+
+SCRIPT = """
+import sys
+from loadtests.client import Connection, RequestFailed
+host, port = sys.argv[1], int(sys.argv[2])
+session = Connection((host, port), f"{host}:{port}")
+answers = [session.request("POST", "/kundelik/v2/authorizations/bycredentials", 120, b"", 5)[:2]]
+first = session.sock.fileno()
+answers.append(session.request("GET", "/kundelik/v2/users/me/context", 0, b"", 5)[:2])
+answers.append(session.request("POST", "/kundelik/v2/files", 300000, b"", 5)[:2])
+print(answers, session.sock.fileno() == first)
+session.close()
+try:
+    Connection((host, 9), "nowhere").request("GET", "/", 0, b"", 2)
+except RequestFailed as failure:
+    print("failed:", failure)
+"""
+
+
+def test_a_session_keeps_one_connection_for_its_requests_and_names_a_refused_one():
+    with platform_sim() as url:
+        host, port = url.removeprefix("http://").split(":")
+        result = subprocess.run([sys.executable, "-c", SCRIPT, host, port], capture_output=True, text=True,
+                                cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    answers, failure = result.stdout.strip().splitlines()
+    assert answers == "[(200, 350), (200, 2500), (200, 200)] True"
+    assert failure == "failed: connect_refused"
