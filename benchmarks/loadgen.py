@@ -104,6 +104,20 @@ def _socket_memory_kb() -> int:
     return 0
 
 
+def _socket_slab_kb() -> int:
+    """Kernel memory of socket structures: the TCP and sock_inode_cache slabs (root only; 0 if unreadable)."""
+    try:
+        lines = Path("/proc/slabinfo").read_text().splitlines()
+    except OSError:
+        return 0
+    total = 0
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] in ("TCP", "TCPv6", "sock_inode_cache"):
+            total += int(fields[1]) * int(fields[3])
+    return total // 1024
+
+
 def _tcp_in_use() -> int:
     for line in Path("/proc/net/sockstat").read_text().splitlines():
         if line.startswith("TCP:"):
@@ -168,6 +182,7 @@ def measure(argv: list[str], directory: Path, name: str, seconds: float, warmup:
         time.sleep(seconds)
         end, cpu_end = time.time(), sum(_cpu_seconds(p.pid) for p in processes)
         rss_kb, sockets, socket_kb = sum(_rss_kb(p.pid) for p in processes), _tcp_in_use(), _socket_memory_kb()
+        slab_kb = _socket_slab_kb()
         lag = [b - a for a, b in zip(lag_start, _lag_counts(metrics_port))] if metrics_port else None
         processes[0].wait(timeout=warmup + seconds + 60)
     finally:
@@ -189,7 +204,8 @@ def measure(argv: list[str], directory: Path, name: str, seconds: float, warmup:
     return {"tool": name, "requests": requests, "seconds": end - start, "cpu_seconds": cpu,
             "requests_per_second": requests / (end - start), "requests_per_cpu_second": requests / cpu if cpu else 0.0,
             "cpu_share": cpu / (end - start), "rss_kb": rss_kb, "median_ms": median_ms, "lag_counts": lag,
-            "tcp_sockets": sockets, "socket_memory_kb": socket_kb, "processes": len(processes)}
+            "tcp_sockets": sockets, "socket_memory_kb": socket_kb, "socket_slab_kb": slab_kb,
+            "processes": len(processes)}
 
 
 def bench_profile(directory: Path, ports: list[int], think: float, quick: float, segment: float,
@@ -250,22 +266,23 @@ def cpu_part(directory: Path, ports: list[int], seconds: float, kinds: list[Kind
     return rows
 
 
-def students_part(directory: Path, ports: list[int], students: int, baseline_users: int, seconds: float) -> dict:
+def students_part(directory: Path, ports: list[int], students: int, baseline_users: int, seconds: float,
+                  warmup: float = 45.0, ramp: float = 30.0) -> dict:
     """N students at 30 s mean think on one core, N/10 for the memory slope, and the one-user-per-student baseline."""
     profile = bench_profile(directory, ports, think=30.0, quick=30.0, segment=30.0, exam_every=30.0, name="students")
     ediary = load_profile(profile).platforms["kundelik"]
-    interval = 1 / requests_per_student_second(ediary)
-    ramp, warmup = 30.0, 45.0
-    results = {"students": students, "mean_seconds_between_requests": interval}
+    results = {"students": students, "mean_seconds_between_requests": 1 / requests_per_student_second(ediary)}
+    # Both runs use the same processes, so the RSS slope between them is the students' alone.
+    workers = workers_for(students)
     for label, count in (("full", students), ("tenth", max(1, students // 10))):
         port = _free_port()
-        workers = workers_for(count)
         results[label] = measure(_ours(Kind.EDIARY, profile, count, ramp, 500 // workers + 1, port), directory,
                                  f"mektepnet open model, {count:,} students", seconds, warmup, workers, port)
         results[label]["students"] = count
-    results["baseline"] = measure(_plain(directory, ports[0], baseline_users, 1000), directory,
+    spawn_rate = 1000
+    results["baseline"] = measure(_plain(directory, ports[0], baseline_users, spawn_rate), directory,
                                   f"plain FastHttpUser, one per student ({baseline_users:,}, 20-40 s think)",
-                                  seconds, max(warmup, baseline_users / 1000 + 15), workers_for(baseline_users),
+                                  seconds, max(warmup, baseline_users / spawn_rate + 15), workers_for(baseline_users),
                                   env={"BENCH_WAIT": "20-40"})
     results["baseline"]["students"] = baseline_users
     return results
@@ -279,23 +296,28 @@ def students_table(results: dict) -> str:
     per_core = full["students"] / full["cpu_share"] if full["cpu_share"] else 0
     lines = [f"Students on one core at {results['mean_seconds_between_requests']:.0f} s mean between requests; "
              "nginx answers in < 1 ms on the other core.", "",
-             "| generator | students | requests/s | CPU of one core | median latency ms | lag p99 ms | RSS MB "
-             "| TCP sockets | kernel socket memory MB |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| generator | processes | students | requests/s | CPU of one core | median latency ms | lag p99 ms | RSS MB "
+             "| TCP sockets (both ends) | socket buffers MB | socket structures MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in (full, tenth, baseline):
         lag = f"<= {lag_quantile(row['lag_counts'], 0.99) * 1000:g}" if row.get("lag_counts") else "n/a"
-        lines.append(f"| {row['tool']} | {row['students']:,} | {row['requests_per_second']:,.0f} | {row['cpu_share']:.0%} "
-                     f"| {row['median_ms']:g} | {lag} | {row['rss_kb'] / 1024:,.0f} | {row['tcp_sockets']:,} "
-                     f"| {row['socket_memory_kb'] / 1024:,.1f} |")
+        lines.append(f"| {row['tool']} | {row['processes']} | {row['students']:,} | {row['requests_per_second']:,.0f} "
+                     f"| {row['cpu_share']:.0%} | {row['median_ms']:g} | {lag} | {row['rss_kb'] / 1024:,.0f} "
+                     f"| {row['tcp_sockets']:,} | {row['socket_memory_kb'] / 1024:,.1f} "
+                     f"| {row['socket_slab_kb'] / 1024:,.1f} |")
     lines += ["", f"Locust memory per student (RSS slope between {tenth['students']:,} and {full['students']:,}): "
               f"**{per_student_kb:.2f} KB**; lag p99 {lag_p99_ms:g} ms; at that CPU one core carries "
               f"~{per_core:,.0f} students (at 100 %).", "",
-              "| students | cores at 70 % (one worker each) | Locust memory | kernel socket memory |",
+              "| students | cores at 70 % (one worker each) | Locust memory | kernel socket memory (both ends) |",
               "| ---: | ---: | ---: | ---: |"]
-    socket_kb_per_student = full["socket_memory_kb"] / full["students"]
+    # Kernel memory per student: socket buffers and structures of both ends (ours and the platform's).
+    socket_kb_per_student = ((full["socket_memory_kb"] + full["socket_slab_kb"])
+                             - (tenth["socket_memory_kb"] + tenth["socket_slab_kb"])) / (full["students"] - tenth["students"])
     for national in NATIONAL:
         cores = math.ceil(national / (0.7 * per_core)) if per_core else 0
+        base_mb = (tenth["rss_kb"] - tenth["students"] * per_student_kb) / tenth["processes"] / 1024
         lines.append(f"| {national:,} | {cores} | {national * per_student_kb / 1024 ** 2:,.1f} GB + "
-                     f"{cores} x {tenth['rss_kb'] / 1024:.0f} MB | {national * socket_kb_per_student / 1024 ** 2:,.1f} GB |")
+                     f"{cores} x {base_mb:.0f} MB | {national * socket_kb_per_student / 1024 ** 2:,.1f} GB |")
     return "\n".join(lines) + "\n"
 
 

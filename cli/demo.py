@@ -53,4 +53,26 @@ def demo(
     console.rule("3. verdicts under every shipped policy")
     norms.check(measurements=measurements_path, registry=sample_path, policies=list(SHIPPED_POLICIES),
                 first=DEMO_WEEK.isoformat(), last=None, calendar=None, as_json=False)
-    console.print(f"\nfiles in {out}/: registry.csv, sample-registry.csv, measurements.jsonl")
+
+    console.rule("4. the first bell on the platforms: a short load test against the platform simulator")
+    _first_bell(out / "loadtest", national)
+    console.print(f"\nfiles in {out}/: registry.csv, sample-registry.csv, measurements.jsonl, loadtest/summary.json")
+
+
+def _first_bell(run_dir: Path, national: Registry) -> None:
+    """A 30-second first bell of 1/5000 of the registry's first shift on the simulator (started for the run)."""
+    import socket
+
+    from cli.loadtest import _show_summary
+    from loadtests.launch import RunOptions, build_plan, launch
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        master_port = probe.getsockname()[1]
+    options = RunOptions(None, "first-bell", 30.0, scale=1 / 5000, workers=1, users_per_worker=100,
+                         metrics_port=0, master_port=master_port, run_dir=run_dir)
+    plan, targets = build_plan(options, national)
+    console.print(f"  {plan.students:,} students (the registry's first shift / 5000) on "
+                  f"{', '.join(plan.platforms)}: 07:30-09:00 laid on 30 s")
+    _, summary = launch(options, plan, targets)
+    _show_summary(summary)

@@ -68,6 +68,10 @@ def _options(profile, shape, students, scale, duration, ramp, kind, workers, use
         raise CoreError.one("command line", "--workers", workers, "must be 0 (one local process) to 256")
     if not 1 <= users <= 20_000:
         raise CoreError.one("command line", "--users-per-worker", users, "must be 1 to 20,000")
+    if not 0 <= metrics_port <= 65535:
+        raise CoreError.one("command line", "--metrics-port", metrics_port, "must be 0 (none) to 65535")
+    if not 1 <= master_port <= 65535:
+        raise CoreError.one("command line", "--master-port", master_port, "must be 1 to 65535")
     if ramp is not None and ramp < 0:
         raise CoreError.one("command line", "--ramp", ramp, "must not be negative")
     return RunOptions(profile, shape, parse_duration(duration), students, scale,
@@ -98,7 +102,7 @@ def plan(profile: Path = PROFILE, shape: str = SHAPE, students: int = STUDENTS, 
     """
     from loadtests.launch import build_plan
 
-    options = _options(profile, shape, students, scale, duration, ramp, kind, 0, 1, True, (), None, 0, 0, 1,
+    options = _options(profile, shape, students, scale, duration, ramp, kind, 0, 1, True, (), None, 0, 1, 1,
                        Path("."))
     chosen, targets = build_plan(options, _registry(registry))
     _show_plan(chosen, targets)
@@ -143,7 +147,7 @@ def run(
     confirm: list[str] = typer.Option(None, "--confirm-target", help="Confirm a non-loopback host named in the "
                                       "profile's allow_hosts (repeat for several)."),
     host: str = typer.Option(None, "--host", help="Aim at this base URL instead of the profile's targets."),
-    metrics_port: int = typer.Option(9650, "--metrics-port", help="Prometheus metrics of the run (master), loopback."),
+    metrics_port: int = typer.Option(9650, "--metrics-port", help="Prometheus metrics of the run (master); 0: none."),
     master_port: int = typer.Option(5557, "--master-port", help="Port the master listens on for workers (loopback)."),
     seed: int = typer.Option(1, "--seed", help="Random seed of the journeys' pauses."),
     run_dir: Path = typer.Option(Path("loadtest-run"), "--run-dir", help="Where logs and summary.json go."),
@@ -154,6 +158,7 @@ def run(
                                        "machines (mektepnet loadtest worker); see docs/loadtest.md."),
     master_bind_host: str = typer.Option("127.0.0.1", "--master-bind-host", help="Address the master listens on "
                                          "for workers (a LAN address when workers join from other machines)."),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address of the metrics listener."),
 ) -> None:
     """Run a load test with Locust (a master and WORKERS worker processes) against the profile's platforms.
     Exit 0 when the run completed, 3 when the stop bounds (error ratio, p95) stopped it, 2 on bad input
@@ -169,10 +174,12 @@ def run(
                        host, metrics_port, master_port, seed, run_dir, simulator)
     if not 0 <= remote_workers <= 10_000:
         raise CoreError.one("command line", "--remote-workers", remote_workers, "must be 0 to 10,000")
-    options = dataclasses.replace(options, remote_workers=remote_workers, master_bind_host=master_bind_host)
+    options = dataclasses.replace(options, remote_workers=remote_workers, master_bind_host=master_bind_host,
+                                  metrics_host=metrics_host)
     chosen, targets = build_plan(options, _registry(registry))
     console.print(f"{chosen.shape.name}: {chosen.students:,} students over {chosen.duration_seconds:g} s, "
-                  f"{max(1, workers)} process(es) x {users} senders; metrics on http://127.0.0.1:{metrics_port}/metrics")
+                  f"{max(1, workers)} process(es) x {users} senders"
+                  + (f"; metrics on http://{metrics_host}:{metrics_port}/metrics" if metrics_port else ""))
     with Progress(TextColumn("[bold]load test"), BarColumn(), TextColumn("{task.fields[state]}"), TimeElapsedColumn(),
                   console=console.real(), transient=not sys.stdout.isatty()) as progress:
         task = progress.add_task("run", total=chosen.duration_seconds, state="")
@@ -215,7 +222,6 @@ def worker(
     master_host: str = typer.Option(..., "--master-host", help="Address of the master (mektepnet loadtest run)."),
     master_port: int = typer.Option(5557, "--master-port", help="The master's port."),
     processes: int = typer.Option(1, "--processes", help="Worker processes to fork on this machine (-1: one per core)."),
-    kind: str = KIND,
 ) -> None:
     """Join a run on another machine as Locust worker process(es); the master sends the plan's options.
 
@@ -225,6 +231,6 @@ def worker(
 
     if processes == 0 or processes < -1:
         raise CoreError.one("command line", "--processes", processes, "must be -1 (one per core) or at least 1")
-    argv = [sys.executable, "-m", "locust", "-f", str(locustfile(_kinds(kind))), "--worker",
+    argv = [sys.executable, "-m", "locust", "-f", str(locustfile()), "--worker",
             "--master-host", master_host, "--master-port", str(master_port), "--processes", str(processes)]
     os.execv(sys.executable, argv)

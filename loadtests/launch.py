@@ -57,6 +57,7 @@ class RunOptions:
     simulator: bool = True               # start the platform simulator on loopback targets where nothing listens
     remote_workers: int = 0              # workers joining from other machines (mektepnet loadtest worker)
     master_bind_host: str = "127.0.0.1"  # where workers reach the master; another machine needs a LAN address
+    metrics_host: str = "127.0.0.1"      # where the master serves /metrics (0 for metrics_port: none)
 
 
 def build_plan(options: RunOptions, registry: Registry) -> tuple[Plan, list[str]]:
@@ -76,16 +77,14 @@ def build_plan(options: RunOptions, registry: Registry) -> tuple[Plan, list[str]
     return plan, targets
 
 
-def locustfile(kinds: frozenset[Kind] | None) -> Path:
-    """The locustfile of one kind, or the one for every platform."""
-    if kinds and len(kinds) == 1:
-        return LOCUSTFILES / f"{next(iter(kinds)).value}.py"
+def locustfile() -> Path:
+    """The locustfile every run uses (kinds are chosen by option), so remote workers need no other."""
     return LOCUSTFILES / "all.py"
 
 
 def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]]]:
     """The master's (or the single local process's) command line and each worker's."""
-    file = str(locustfile(options.kinds))
+    file = str(locustfile())
     workers = options.workers
     shared = ["--mektep-profile", str(options.profile_path or ""), "--mektep-shape", plan.shape.name,
               "--mektep-group-sizes", ",".join(str(size) for size in plan.group_sizes),
@@ -103,7 +102,7 @@ def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]
     master = [sys.executable, "-m", "locust", "-f", file, *shared,
               "-u", str(users), "-r", str(users), "-t", f"{int(plan.duration_seconds)}s",
               "--stop-timeout", str(STOP_TIMEOUT_SECONDS), "--exit-code-on-error", "0",
-              "--mektep-metrics-port", str(options.metrics_port),
+              "--mektep-metrics-port", str(options.metrics_port), "--mektep-metrics-host", options.metrics_host,
               "--mektep-summary", str(options.run_dir / "summary.json"),
               "--logfile", str(options.run_dir / "master.log"), "--loglevel", "INFO"]
     if options.headless:

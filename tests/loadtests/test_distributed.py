@@ -74,3 +74,29 @@ def test_a_master_and_two_workers_serve_merged_metrics_that_promql_reads(tmp_pat
     # What the workers sent, the simulator answered (but those in flight when the run stopped).
     assert served == pytest.approx(summary["requests"], abs=20)
     assert summary["failures"] == 0 and summary["students"] == STUDENTS
+
+
+def test_a_worker_joining_from_another_machine_gets_the_plan_from_the_master(tmp_path):
+    """The runbook's path: the master waits for a remote worker; `loadtest worker` knows only where the master is."""
+    master_port = _free_port()
+    with platform_sim() as url:
+        worker = subprocess.Popen([sys.executable, "-m", "cli", "loadtest", "worker", "--master-host", "127.0.0.1",
+                                   "--master-port", str(master_port), "--processes", "1"], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            run = subprocess.run(
+                [sys.executable, "-m", "cli", "loadtest", "run", "--headless", "--json", "--host", url, "--workers", "0",
+                 "--remote-workers", "1", "--students", "60", "--shape", "steady", "--ramp", "2", "--kind", "ediary",
+                 "--duration", "15s", "--metrics-port", "0", "--master-port", str(master_port),
+                 "--run-dir", str(tmp_path / "run")], cwd=ROOT, capture_output=True, text=True, timeout=180)
+            worker.wait(timeout=30)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+        served = sim_counter(url, "ok")
+    assert run.returncode == 0, run.stderr + run.stdout
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["students_planned"] == 60 and summary["requests"] > 60
+    assert {e["platform"] for e in summary["entries"]} == {"kundelik"}
+    assert served == pytest.approx(summary["requests"], abs=10)
