@@ -74,8 +74,8 @@ def _options(profile, shape, students, scale, duration, ramp, kind, workers, use
         raise CoreError.one("command line", "--master-port", master_port, "must be 1 to 65535")
     if ramp is not None and ramp < 0:
         raise CoreError.one("command line", "--ramp", ramp, "must not be negative")
-    return RunOptions(profile, shape, parse_duration(duration), students, scale,
-                      parse_duration(ramp) if isinstance(ramp, str) else ramp, _kinds(kind), workers, users, headless,
+    return RunOptions(profile, shape, parse_duration(duration), students, scale, ramp, _kinds(kind), workers, users,
+                      headless,
                       tuple(confirm or ()), host, metrics_port, master_port, seed=seed, run_dir=run_dir,
                       simulator=simulator)
 

@@ -104,6 +104,7 @@ class Schedule:
         self.tally = Tally()
         self.ready: Queue = Queue()
         self._heap: list = []
+        self._due: list[float] = []  # every scheduled send time, to count what came due even when the cap holds it
         self._sequence = itertools.count()
         self._addresses = [(urlsplit(t).hostname, urlsplit(t).port or 80) for t in targets]
         self._hosts = [urlsplit(t).netloc for t in targets]
@@ -136,18 +137,21 @@ class Schedule:
     def _push(self, student: Student, due: float) -> None:
         student.due = due
         heapq.heappush(self._heap, (due, next(self._sequence), student))
+        heapq.heappush(self._due, due)
 
     def _dispatch(self) -> None:
-        heap, ready, clock = self._heap, self.ready, self.clock
+        heap, due, ready, clock = self._heap, self._due, self.ready, self.clock
         while True:
             now = clock()
+            while due and due[0] <= now:
+                heapq.heappop(due)
+                self.tally.intended += 1
             while heap and heap[0][0] <= now:
                 if self._token_interval:
                     if self._next_token > now:
                         break
                     self._next_token = max(self._next_token + self._token_interval, now - 1.0)
                 _, _, student = heapq.heappop(heap)
-                self.tally.intended += 1
                 ready.put(student)
             wait = heap[0][0] - now if heap else DISPATCH_TICK_SECONDS
             if self._token_interval and heap:

@@ -12,6 +12,7 @@ import logging
 import sys
 
 from locust import User, events, task
+from locust.exception import StopUser
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -109,7 +110,13 @@ def schedule_for(environment: Environment) -> Schedule:
     schedule = _SCHEDULES.get(id(environment))
     if schedule is None:
         # A worker's options are the master's by now (Locust copies custom options into the spawn message).
-        plan, targets = _plan(environment, _kinds_of(environment))
+        try:
+            plan, targets = _plan(environment, _kinds_of(environment))
+        except (CoreError, ValueError) as exc:
+            # The master's options do not work here (its profile file is missing on this machine ...): stop.
+            log.error("cannot build this worker's share of the plan: %s", exc)
+            environment.runner.quit()
+            raise StopUser() from None
         options = environment.parsed_options
         runner = environment.runner
         index = runner.worker_index if isinstance(runner, WorkerRunner) else 0

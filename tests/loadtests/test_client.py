@@ -33,3 +33,24 @@ def test_a_session_keeps_one_connection_for_its_requests_and_names_a_refused_one
     answers, failure = result.stdout.strip().splitlines()
     assert answers == "[(200, 350), (200, 2500), (200, 200)] True"
     assert failure == "failed: connect_refused"
+
+
+CAP_SCRIPT = """
+import gevent
+from loadtests.openmodel import Schedule
+from loadtests.plan import Plan
+from loadtests.profile import load_profile
+from loadtests.shapes import shape
+plan = Plan(load_profile(), shape("steady"), (1000,), 60, ramp_seconds=0)
+schedule = Schedule(plan, ["http://127.0.0.1:9"], rate_cap=50)
+gevent.sleep(2.0)
+print(schedule.tally.intended, schedule.ready.qsize())
+"""
+
+
+def test_the_rate_cap_holds_back_students_who_are_all_due_at_once():
+    """1,000 students due at the same instant, a cap of 50 requests/s: all came due, ~100 released in 2 s."""
+    result = subprocess.run([sys.executable, "-c", CAP_SCRIPT], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    intended, waiting = map(int, result.stdout.split())
+    assert intended == 1000 and 90 <= waiting <= 110
