@@ -149,8 +149,9 @@ def _open_files() -> int:
 
 
 def workers_for(connections: int) -> int:
-    """Worker processes needed so that no process holds more sockets than its open-file limit allows."""
-    return max(1, math.ceil(connections / (0.8 * _open_files())))
+    """Worker processes needed so that no process holds more sockets than its open-file limit allows (0: one process)."""
+    needed = math.ceil(connections / (0.8 * _open_files()))
+    return needed if needed > 1 else 0
 
 
 def measure(argv: list[str], directory: Path, name: str, seconds: float, warmup: float, workers: int = 0,
@@ -276,7 +277,7 @@ def students_part(directory: Path, ports: list[int], students: int, baseline_use
     workers = workers_for(students)
     for label, count in (("full", students), ("tenth", max(1, students // 10))):
         port = _free_port()
-        results[label] = measure(_ours(Kind.EDIARY, profile, count, ramp, 500 // workers + 1, port), directory,
+        results[label] = measure(_ours(Kind.EDIARY, profile, count, ramp, 500 // max(1, workers) + 1, port), directory,
                                  f"mektepnet open model, {count:,} students", seconds, warmup, workers, port)
         results[label]["students"] = count
     spawn_rate = 1000
@@ -370,7 +371,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mektepnet-loadgen-") as temp:
         directory = Path(temp)
         ports = [_free_port() for _ in range(6)]
-        with Nginx(directory, ports, workers_for(max(options.students, options.baseline_users))):
+        with Nginx(directory, ports, max(1, workers_for(max(options.students, options.baseline_users)))):
             if options.part in ("cpu", "both"):
                 rows = cpu_part(directory, ports, options.seconds, [Kind(k) for k in options.kinds.split(",")])
                 print(cpu_table(rows))

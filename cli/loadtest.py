@@ -159,6 +159,8 @@ def run(
     master_bind_host: str = typer.Option("127.0.0.1", "--master-bind-host", help="Address the master listens on "
                                          "for workers (a LAN address when workers join from other machines)."),
     metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address of the metrics listener."),
+    web_port: int = typer.Option(8089, "--web-port", help="Locust's web UI on loopback (without --headless); it stays "
+                                 "a minute after the run."),
 ) -> None:
     """Run a load test with Locust (a master and WORKERS worker processes) against the profile's platforms.
     Exit 0 when the run completed, 3 when the stop bounds (error ratio, p95) stopped it, 2 on bad input
@@ -174,12 +176,15 @@ def run(
                        host, metrics_port, master_port, seed, run_dir, simulator)
     if not 0 <= remote_workers <= 10_000:
         raise CoreError.one("command line", "--remote-workers", remote_workers, "must be 0 to 10,000")
+    if not 1 <= web_port <= 65535:
+        raise CoreError.one("command line", "--web-port", web_port, "must be 1 to 65535")
     options = dataclasses.replace(options, remote_workers=remote_workers, master_bind_host=master_bind_host,
-                                  metrics_host=metrics_host)
+                                  metrics_host=metrics_host, web_port=web_port)
     chosen, targets = build_plan(options, _registry(registry))
     console.print(f"{chosen.shape.name}: {chosen.students:,} students over {chosen.duration_seconds:g} s, "
                   f"{max(1, workers)} process(es) x {users} senders"
-                  + (f"; metrics on http://{metrics_host}:{metrics_port}/metrics" if metrics_port else ""))
+                  + (f"; metrics on http://{metrics_host}:{metrics_port}/metrics" if metrics_port else "")
+                  + ("" if headless else f"; web UI on http://127.0.0.1:{web_port}"))
     with Progress(TextColumn("[bold]load test"), BarColumn(), TextColumn("{task.fields[state]}"), TimeElapsedColumn(),
                   console=console.real(), transient=not sys.stdout.isatty()) as progress:
         task = progress.add_task("run", total=chosen.duration_seconds, state="")

@@ -29,6 +29,7 @@ from loadtests.shapes import group_sizes, registry_split, shape
 
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
 GRACE_SECONDS = 60.0
+WEB_UI_LINGER_SECONDS = 60
 # Senders never finish their task (they serve due students until stopped): stop them at once.
 STOP_TIMEOUT_SECONDS = 0
 
@@ -108,7 +109,9 @@ def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]
     if options.headless:
         master += ["--headless", "--only-summary"]
     else:
-        master += ["--web-host", "127.0.0.1", "--web-port", str(options.web_port), "--autostart"]
+        # The web UI starts the run at once and stays a minute after it for a look at the charts.
+        master += ["--web-host", "127.0.0.1", "--web-port", str(options.web_port), "--autostart", "--autoquit",
+                   str(WEB_UI_LINGER_SECONDS)]
     if expected:
         master += ["--master", "--master-bind-host", options.master_bind_host, "--master-bind-port",
                    str(options.master_port), "--expect-workers", str(expected), "--expect-workers-max-wait", "120"]
@@ -177,7 +180,7 @@ def launch(options: RunOptions, plan: Plan, targets: list[str],
     processes += [subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=environment)
                   for argv in worker_argvs]
     started = time.monotonic()
-    deadline = started + plan.duration_seconds + GRACE_SECONDS + 60
+    deadline = started + plan.duration_seconds + GRACE_SECONDS + (0 if options.headless else WEB_UI_LINGER_SECONDS)
     try:
         while processes[0].poll() is None and time.monotonic() < deadline:
             tick(time.monotonic() - started)
