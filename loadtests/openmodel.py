@@ -168,7 +168,7 @@ class Schedule:
         if student.conn is None:
             slot = student.number % len(self._addresses)
             student.conn = Connection(self._addresses[slot], self._hosts[slot])
-        path = platform.prefix + self._fill(endpoint.path, student, step.endpoint)
+        path = platform.prefix + self._fill(endpoint.path, student)
         headers = USER_AGENT + (f"Access-Token: synthetic-{student.number}\r\n".encode() if student.index else b"")
         sent_at = self.clock()
         self.tally.lag(sent_at - student.ready_at)
@@ -215,7 +215,7 @@ class Schedule:
             self.tally.arrived += 1
         student.sessions += 1
 
-    def _fill(self, template: str, student: Student, endpoint: str) -> str:
+    def _fill(self, template: str, student: Student) -> str:
         if "{" not in template:
             return template
         n = student.number

@@ -1,3 +1,4 @@
+import json
 import re
 
 import pytest
@@ -10,6 +11,8 @@ SUB_COMMANDS = {
     "calendar": ["days", "validate"],
     "norms": ["show", "check"],
     "ndt7": ["serve", "test"],
+    "loadtest": ["run", "plan", "worker"],
+    "platform-sim": ["serve", "capacity"],
     "demo": [],
 }
 
@@ -46,7 +49,6 @@ def test_norms_check_against_every_shipped_policy(tmp_path):
     result = run_cli("norms", "check", "--registry", FIXTURES / "registry" / "valid.csv",
                      "--measurements", tmp_path / "week.jsonl", "--json")
     assert result.returncode == 0, result.stderr
-    import json
 
     verdicts = {(v["policy"], v["school_id"]): v["status"] for v in json.loads(result.stdout)}
     assert verdicts == {
@@ -82,3 +84,5 @@ def test_the_demo_runs_the_parts_that_exist(tmp_path):
     for name in ("registry.csv", "sample-registry.csv", "measurements.jsonl"):
         assert (tmp_path / "demo" / name).stat().st_size > 0
     assert re.search(r"ministry: \d+ meets, \d+ below, \d+ no data", result.stdout)
+    summary = json.loads((tmp_path / "demo" / "loadtest" / "summary.json").read_text())
+    assert summary["shape"] == "first-bell" and summary["requests"] > 0 and summary["failures"] == 0
