@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import CoreError, problems_from_pydantic
-from core.measurement import Measurement, parse_measurement
+from core.measurement import Instant, Measurement, parse_measurement
 from core.school import SchoolId
 
 SCHEMA_VERSION = 1
@@ -27,7 +27,7 @@ class UploadBatch(BaseModel):
     batch_id: UUID
     probe_id: str = Field(min_length=1, max_length=64)
     school_id: SchoolId
-    sent_at: AwareDatetime
+    sent_at: Instant
     measurements: list[Measurement] = Field(max_length=MAX_BATCH_RECORDS)
 
 
@@ -40,7 +40,7 @@ class _BatchEnvelope(BaseModel):
     batch_id: UUID
     probe_id: str = Field(min_length=1, max_length=64)
     school_id: SchoolId
-    sent_at: AwareDatetime
+    sent_at: Instant
     measurements: list[Any] = Field(max_length=MAX_BATCH_RECORDS)
 
 

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from core.errors import CoreError, Problem, problems_from_pydantic
 from core.school import SchoolId
@@ -85,6 +87,25 @@ VALUES: dict[Kind, dict[str, ValueSpec]] = {
 }
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def _instant_utc(value: datetime) -> datetime:
+    """An aware time in UTC, refused outside 2000-2099 (year 1 with an offset cannot even be turned into UTC)."""
+    try:
+        utc = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{value.isoformat()} is out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{utc.isoformat()} is outside 2000-2099")
+    return utc
+
+
+# A point in time on the wire: timezone-aware, kept in UTC, within 2000-2099.
+Instant = Annotated[AwareDatetime, AfterValidator(_instant_utc)]
+
+
 class Measurement(BaseModel):
     """One probe result. Times are UTC; the clock offset is the probe's clock minus the reference clock.
 
@@ -99,8 +120,8 @@ class Measurement(BaseModel):
     school_id: SchoolId
     probe_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     kind: Kind
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     clock_offset_seconds: float | None
     values: dict[str, float] = Field(default_factory=dict)
     attributes: dict[str, str] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
@@ -109,11 +130,6 @@ class Measurement(BaseModel):
     method_version: str = Field(min_length=1, max_length=32)
     probe_version: str = Field(min_length=1, max_length=32)
     error: str | None = Field(default=None, max_length=1024)
-
-    @field_validator("start", "end")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.astimezone(timezone.utc)
 
     @field_validator("clock_offset_seconds")
     @classmethod

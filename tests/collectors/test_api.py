@@ -108,6 +108,16 @@ def test_a_result_from_the_future_is_rejected_when_the_clock_was_known(collector
     assert result["status"] == "rejected" and "in the future" in result["reason"]
 
 
+def test_a_record_from_before_the_year_2000_is_rejected_and_its_batch_mates_kept(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    good, ancient = records_for(credentials, 2)
+    ancient |= {"start": "0001-01-01T00:00:00+00:01", "end": "2000-01-01T00:00:00Z"}
+    results = post(url, credentials, batch(credentials, [good, ancient])).json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected"]
+    assert "out of range" in results[1]["reason"] and stored_count(db) == 1
+
+
 @pytest.mark.parametrize("case, status, words", [
     ("no token", 401, "token"),
     ("unknown token", 401, "token"),
@@ -115,6 +125,7 @@ def test_a_result_from_the_future_is_rejected_when_the_clock_was_known(collector
     ("wrong envelope", 422, "schema_version"),
     ("another school", 403, "own school"),
     ("too large", 413, "limit"),
+    ("sent in year 1", 422, "out of range"),
 ])
 def test_bad_requests_get_4xx_naming_the_problem(collector, tmp_path, case, status, words):
     url, db = collector
@@ -134,6 +145,8 @@ def test_bad_requests_get_4xx_naming_the_problem(collector, tmp_path, case, stat
         content = json.dumps(body | {"school_id": "KZ-002"}).encode()
     elif case == "too large":
         content = b" " * 5_000_000
+    elif case == "sent in year 1":  # found by the fuzzer: UTC of this instant is before year 1
+        content = json.dumps(body | {"sent_at": "0001-01-01T00:00:00+00:01"}).encode()
     answer = httpx.post(f"{url}/api/v1/measurements", content=content, headers=headers)
     assert answer.status_code == status and words in json.dumps(answer.json()["detail"])
     assert stored_count(db) == 0
