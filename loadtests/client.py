@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 
 import httptools
-from gevent import socket
+from gevent import monkey, socket
 
+IDEMPOTENT = frozenset({"GET", "PUT"})
+_POLL = monkey.get_original("select", "select")  # the plain system call: a zero timeout never waits
 READ_BUFFER = bytearray(256 * 1024)  # one per process: a read is parsed before the greenlet can yield
 _VIEW = memoryview(READ_BUFFER)
 _BODIES: dict[int, bytes] = {}
@@ -69,16 +71,21 @@ class Connection:
                    + headers + b"\r\n")
         if body_bytes:
             payload += body_of(body_bytes)
+        if self.sock is not None and _readable(self.sock):
+            self.close()  # an idle keep-alive connection is readable only when the server closed it: start afresh
         reused = self.sock is not None
         try:
             return self._exchange(payload, timeout)
         except (ConnectionResetError, BrokenPipeError, _ClosedEarly):
-            if not reused:
+            # The server closed a reused connection as we sent: try once more on a fresh one, as browsers do,
+            # but only a request that may be repeated (never a POST: an upload or a grade must not go twice).
+            self.close()
+            if not reused or method not in IDEMPOTENT:
                 raise RequestFailed("connection_reset") from None
-            self.close()  # the server closed an idle keep-alive connection: one fresh try, as browsers do
             try:
                 return self._exchange(payload, timeout)
             except (ConnectionResetError, BrokenPipeError, _ClosedEarly):
+                self.close()
                 raise RequestFailed("connection_reset") from None
 
     def _exchange(self, payload: bytes, timeout: float) -> tuple[int, int, float]:
@@ -94,9 +101,14 @@ class Connection:
             while not answer.complete:
                 received = self.sock.recv_into(READ_BUFFER)
                 if not received:
+                    if answer.status or answer.body_bytes:
+                        raise RequestFailed("closed_early")  # part of an answer came: never repeat the request
                     raise _ClosedEarly
                 parser.feed_data(_VIEW[:received])
         except _ClosedEarly:
+            self.close()
+            raise
+        except RequestFailed:
             self.close()
             raise
         except socket.timeout:
@@ -120,4 +132,10 @@ class Connection:
 
 
 class _ClosedEarly(Exception):
-    """The server closed the connection before a complete answer."""
+    """The server closed the connection before any of the answer came."""
+
+
+def _readable(sock) -> bool:
+    """True when the socket has something to read now (for an idle keep-alive connection: the server's close)."""
+    readable, _, _ = _POLL([sock.fileno()], [], [], 0)
+    return bool(readable)

@@ -124,10 +124,11 @@ def mean_session(journey: Journey, platform: Platform) -> tuple[int, float]:
 
 def requests_per_student_second(platform: Platform, quarter_end: bool = False) -> float:
     """Mean request rate of one student in session on this platform, in requests per second."""
+    # Sessions of a journey are chosen by weight; a long one holds its student longer: weight by length.
     chosen = journeys(platform.kind, quarter_end)
-    total = sum(j.weight for j in chosen)
-    rate = 0.0
+    requests = seconds = 0.0
     for journey in chosen:
-        count, seconds = mean_session(journey, platform)
-        rate += journey.weight / total * count / seconds
-    return rate
+        count, length = mean_session(journey, platform)
+        requests += journey.weight * count
+        seconds += journey.weight * length
+    return requests / seconds

@@ -30,6 +30,7 @@ from loadtests.shapes import group_sizes, registry_split, shape
 LOCUSTFILES = Path(__file__).parent / "locustfiles"
 GRACE_SECONDS = 60.0
 WEB_UI_LINGER_SECONDS = 60
+WORKERS_WAIT_SECONDS = 120
 # Senders never finish their task (they serve due students until stopped): stop them at once.
 STOP_TIMEOUT_SECONDS = 0
 
@@ -114,9 +115,11 @@ def commands(options: RunOptions, plan: Plan) -> tuple[list[str], list[list[str]
                    str(WEB_UI_LINGER_SECONDS)]
     if expected:
         master += ["--master", "--master-bind-host", options.master_bind_host, "--master-bind-port",
-                   str(options.master_port), "--expect-workers", str(expected), "--expect-workers-max-wait", "120"]
+                   str(options.master_port), "--expect-workers", str(expected), "--expect-workers-max-wait", str(WORKERS_WAIT_SECONDS)]
+    # Local workers reach the master where it listens (loopback when it listens everywhere).
+    master_host = "127.0.0.1" if options.master_bind_host in ("0.0.0.0", "::", "*") else options.master_bind_host
     worker_commands = [[sys.executable, "-m", "locust", "-f", file, *shared, "--worker",
-                        "--master-host", "127.0.0.1", "--master-port", str(options.master_port),
+                        "--master-host", master_host, "--master-port", str(options.master_port),
                         "--logfile", str(options.run_dir / f"worker-{index}.log"), "--loglevel", "INFO"]
                        for index in range(workers)]
     return master, worker_commands
@@ -180,7 +183,8 @@ def launch(options: RunOptions, plan: Plan, targets: list[str],
     processes += [subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env=environment)
                   for argv in worker_argvs]
     started = time.monotonic()
-    deadline = started + plan.duration_seconds + GRACE_SECONDS + (0 if options.headless else WEB_UI_LINGER_SECONDS)
+    deadline = (started + plan.duration_seconds + GRACE_SECONDS + (0 if options.headless else WEB_UI_LINGER_SECONDS)
+                + (WORKERS_WAIT_SECONDS if worker_argvs or options.remote_workers else 0))
     try:
         while processes[0].poll() is None and time.monotonic() < deadline:
             tick(time.monotonic() - started)

@@ -90,6 +90,7 @@ class Student:
     def __init__(self, number: int, platform_name: str, platform: Platform, arrive: float, leave: float):
         self.number, self.platform_name, self.platform = number, platform_name, platform
         self.journey: Journey | None = None
+        # due and leave are seconds of the run until the schedule starts its clock, then perf_counter times
         self.index, self.due, self.ready_at, self.leave, self.conn = 0, arrive, arrive, leave, None
         self.sessions = 0
 
@@ -100,35 +101,59 @@ class Schedule:
     def __init__(self, plan: Plan, targets: list[str], worker_index: int = 0, workers: int = 1,
                  rate_cap: float | None = None, seed: int = 1, clock=time.perf_counter):
         self.plan, self.clock, self.rng = plan, clock, random.Random(seed * 7919 + worker_index)
-        self.start = clock()
         self.tally = Tally()
         self.ready: Queue = Queue()
-        self._heap: list = []
-        self._due: list[float] = []  # every scheduled send time, to count what came due even when the cap holds it
+        self.stopped = False
+        self._workers = workers
         self._sequence = itertools.count()
         self._addresses = [(urlsplit(t).hostname, urlsplit(t).port or 80) for t in targets]
         self._hosts = [urlsplit(t).netloc for t in targets]
         self._token_interval = 1.0 / rate_cap if rate_cap else 0.0
-        self._next_token = self.start
         self._journeys = {name: _weighted(journeys(p.kind, plan.shape.quarter_end)) for name, p in plan.platforms.items()}
         today = datetime.now(almaty()).date()
         monday = today - timedelta(days=today.weekday())
         self._days = {"today": today.isoformat(), "week_start": monday.isoformat(),
                       "week_end": (monday + timedelta(days=6)).isoformat()}
         platforms = plan.platforms
-        for arrival in plan.arrivals(worker_index, workers):
-            student = Student(arrival.number, arrival.platform, platforms[arrival.platform],
-                              self.start + arrival.arrive_seconds, self.start + arrival.leave_seconds)
-            self._push(student, student.due)
-            self.tally.students += 1
+        students = [Student(a.number, a.platform, platforms[a.platform], a.arrive_seconds, a.leave_seconds)
+                    for a in plan.arrivals(worker_index, workers)]
+        # The run's clock starts once the students are built, so building them is not counted as lag.
+        self.start = self._next_token = clock()
+        for student in students:
+            student.due = student.ready_at = self.start + student.due
+            student.leave += self.start
+        self._heap: list = [(s.due, next(self._sequence), s) for s in students]
+        self._due: list[float] = [s.due for s in students]  # every send time, counted when it comes due
+        heapq.heapify(self._heap)
+        heapq.heapify(self._due)
+        self.tally.students = len(students)
+        self._in_flight: set[Student] = set()
         self._dispatcher = gevent.spawn(self._dispatch)
 
     def stop(self) -> None:
-        """Stop dispatching and close every open connection."""
+        """Stop dispatching and close every open connection (waiting, queued or in flight)."""
+        self.stopped = True
         self._dispatcher.kill(block=False)
-        for _, _, student in self._heap:
+        queued = []
+        while not self.ready.empty():
+            queued.append(self.ready.get_nowait())
+        for student in [entry[2] for entry in self._heap] + queued + list(self._in_flight):
             if student.conn is not None:
                 student.conn.close()
+
+    def abandon(self, student: Student) -> None:
+        """End a student's session after an unexpected error; they come back after a think time."""
+        self._in_flight.discard(student)
+        if student.conn is not None:
+            student.conn.close()
+            student.conn = None
+        if student.journey is not None:
+            student.journey = None
+            self.tally.in_session -= 1
+        due = self.clock() + self.rng.expovariate(1 / student.platform.think_seconds)
+        if due < student.leave:
+            student.ready_at = due
+            self._push(student, due)
 
     def take(self) -> Student:
         """The next student due, blocking the calling user until one is."""
@@ -150,7 +175,8 @@ class Schedule:
                 if self._token_interval:
                     if self._next_token > now:
                         break
-                    self._next_token = max(self._next_token + self._token_interval, now - 1.0)
+                    # a burst after an idle spell is at most a tenth of a second's worth of the cap
+                    self._next_token = max(self._next_token + self._token_interval, now - 0.1)
                 _, _, student = heapq.heappop(heap)
                 ready.put(student)
             wait = heap[0][0] - now if heap else DISPATCH_TICK_SECONDS
@@ -165,8 +191,10 @@ class Schedule:
         step = student.journey.steps[student.index]
         platform = student.platform
         endpoint = platform.endpoints[step.endpoint]
+        self._in_flight.add(student)
         if student.conn is None:
-            slot = student.number % len(self._addresses)
+            # number // workers: a worker's students are number % workers, so spread the rest over the targets
+            slot = (student.number // self._workers) % len(self._addresses)
             student.conn = Connection(self._addresses[slot], self._hosts[slot])
         path = platform.prefix + self._fill(endpoint.path, student)
         headers = USER_AGENT + (f"Access-Token: synthetic-{student.number}\r\n".encode() if student.index else b"")
@@ -188,6 +216,7 @@ class Schedule:
              response_length=body_bytes, exception=failure, context={})
         if endpoint.stream_seconds and first_byte_at and failure is None:
             self.tally.first_byte(name, first_byte_at - student.due)
+        self._in_flight.discard(student)
         self._next(student, step.pause if failure is None else Pause.END, done_at)
 
     def _next(self, student: Student, pause: Pause, now: float) -> None:

@@ -14,12 +14,15 @@ from loadtests.journeys import Pause, journeys, requests_per_student_second
 from loadtests.profile import Kind, Platform, Profile
 from loadtests.shapes import Shape
 
-GOLDEN = 0x9E3779B1  # Knuth's multiplicative hash: spreads consecutive numbers evenly over [0, 2**32)
+MASK64 = (1 << 64) - 1
 
 
 def _spread(number: int, salt: int) -> float:
-    """A fixed pseudo-random fraction in [0, 1) for a student number (no RNG state per student)."""
-    return (((number + salt) * GOLDEN) & 0xFFFFFFFF) / 2**32
+    """A fixed pseudo-random fraction in [0, 1) for a student number (splitmix64: salts give independent draws)."""
+    x = (number * 0x9E3779B97F4A7C15 + (salt + 1) * 0xD1B54A32D192ED03) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return (x ^ (x >> 31)) / 2**64
 
 
 @dataclass(frozen=True, slots=True)

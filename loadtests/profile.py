@@ -96,6 +96,8 @@ class Endpoint(BaseModel):
         unknown = sorted(set(PARAMETER.findall(path)) - PATH_PARAMETERS)
         if unknown:
             raise ValueError(f"unknown path parameter {{{unknown[0]}}}; known: {', '.join(sorted(PATH_PARAMETERS))}")
+        if "{" in PARAMETER.sub("", path) or "}" in PARAMETER.sub("", path):
+            raise ValueError(f"path {path!r} has a brace that is not a {{parameter}}")
         return path
 
     @property
@@ -145,7 +147,7 @@ class StopWhen(BaseModel):
 
     error_ratio: float = Field(default=0.5, gt=0, le=1)
     p95_seconds: float = Field(default=30.0, gt=0, le=600)
-    window_seconds: float = Field(default=20.0, ge=2, le=600)
+    window_seconds: float = Field(default=20.0, ge=4, le=600)  # the watch looks every 2 s
     min_requests: int = Field(default=50, ge=1)
 
 

@@ -8,6 +8,7 @@ runner) serves the Prometheus metrics, watches the stop bounds and writes the ru
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -47,6 +48,8 @@ def _options(parser) -> None:
     group.add_argument("--mektep-metrics-host", default="127.0.0.1", help="Address of the metrics listener")
     group.add_argument("--mektep-summary", default="", help="Write the run's JSON summary here at the end")
     group.add_argument("--mektep-seed", type=int, default=1, help="Random seed of the pauses")
+    # Set by the master when a test starts (workers receive it with the spawn message); not for the command line.
+    group.add_argument("--mektep-worker-count", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def _plan(environment: Environment, kinds: frozenset[Kind] | None) -> tuple[Plan, list[str]]:
@@ -81,7 +84,16 @@ def _check(environment: Environment, **_) -> None:
     if environment.parsed_options is None:
         return
     try:
-        _SETUP[id(environment)] = _plan(environment, _kinds_of(environment))
+        plan, targets = _plan(environment, _kinds_of(environment))
+        if not isinstance(environment.runner, WorkerRunner):
+            plan.check_limits()
+            options = environment.parsed_options
+            # A run always ends: plain Locust without -t stops at the plan's duration; workers get the duration
+            # the master laid the shape on (Locust does not send them --run-time).
+            if not options.run_time or options.run_time > plan.profile.limits.max_duration_seconds:
+                options.run_time = int(plan.duration_seconds)
+            options.mektep_duration = plan.duration_seconds
+        _SETUP[id(environment)] = plan, targets
     except (CoreError, ValueError) as exc:
         for problem in getattr(exc, "problems", [exc]):
             log.error("refused: %s", problem)
@@ -90,6 +102,13 @@ def _check(environment: Environment, **_) -> None:
     if not isinstance(environment.runner, WorkerRunner):
         exporter.install(environment, _SCHEDULES)
         watch.install(environment, _SETUP[id(environment)][0], _SCHEDULES)
+    if isinstance(environment.runner, MasterRunner):
+        environment.events.test_start.add_listener(lambda **_: _count_workers(environment))
+
+
+def _count_workers(environment: Environment) -> None:
+    """Tell the workers how many share the students (sent with the spawn message that follows test_start)."""
+    environment.parsed_options.mektep_worker_count = environment.runner.worker_count
 
 
 @events.report_to_master.add_listener
@@ -102,13 +121,13 @@ def _report(client_id: str, data: dict) -> None:
 def _stop(environment: Environment, **_) -> None:
     schedule = _SCHEDULES.get(id(environment))
     if schedule is not None:
-        schedule.stop()
+        schedule.stop()  # kept for the summary; a new test (the web UI's Start) builds a new schedule
 
 
 def schedule_for(environment: Environment) -> Schedule:
     """This process's schedule, built from the plan when the first user asks."""
     schedule = _SCHEDULES.get(id(environment))
-    if schedule is None:
+    if schedule is None or schedule.stopped:
         # A worker's options are the master's by now (Locust copies custom options into the spawn message).
         try:
             plan, targets = _plan(environment, _kinds_of(environment))
@@ -120,7 +139,11 @@ def schedule_for(environment: Environment) -> Schedule:
         options = environment.parsed_options
         runner = environment.runner
         index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
-        workers = max(1, options.expect_workers) if isinstance(runner, WorkerRunner) else 1
+        workers = max(1, options.mektep_worker_count) if isinstance(runner, WorkerRunner) else 1
+        if index >= workers:
+            log.error("worker index %d joined after the students were shared among %d workers: it sends nothing",
+                      index, workers)
+            raise StopUser()
         cap = plan.profile.limits.max_requests_per_second / workers
         schedule = Schedule(plan, targets, index, workers, rate_cap=cap, seed=options.mektep_seed)
         _SCHEDULES[id(environment)] = schedule
@@ -140,7 +163,12 @@ class OpenModelUser(User):
         schedule = schedule_for(self.environment)
         fire = self.environment.events.request.fire
         while True:
-            schedule.execute(schedule.take(), fire)
+            student = schedule.take()
+            try:
+                schedule.execute(student, fire)
+            except Exception:  # a bug must cost one student's session, not the sender
+                log.exception("student %d: unexpected error; the session ends", student.number)
+                schedule.abandon(student)
 
 
 def is_master(environment: Environment) -> bool:
