@@ -227,7 +227,7 @@ def bench_profile(directory: Path, ports: list[int], think: float, quick: float,
 def _ours(kind: Kind, profile: Path, students: int, ramp: float, senders: int, metrics_port: int = 0) -> list[str]:
     return ["-f", str(LOCUSTFILES / f"{kind.value}.py"), "-u", str(senders), "-r", str(senders),
             "--mektep-profile", str(profile), "--mektep-shape", "steady", "--mektep-students", str(students),
-            "--mektep-ramp", str(ramp), "--mektep-duration", "100000",
+            "--mektep-ramp", str(ramp),
             *(["--mektep-metrics-port", str(metrics_port)] if metrics_port else [])]
 
 

@@ -100,3 +100,30 @@ def test_a_worker_joining_from_another_machine_gets_the_plan_from_the_master(tmp
     assert summary["students_planned"] == 60 and summary["requests"] > 60
     assert {e["platform"] for e in summary["entries"]} == {"kundelik"}
     assert served == pytest.approx(summary["requests"], abs=10)
+
+
+def test_plain_locust_master_and_workers_share_the_students_and_the_run_time(tmp_path):
+    """`locust --master` and `--worker` by hand: the workers learn their count and the shape's duration from the master."""
+    master_port, summary = _free_port(), tmp_path / "summary.json"
+    locustfile = str(ROOT / "loadtests" / "locustfiles" / "ediary.py")
+    with platform_sim() as url:
+        workers = [subprocess.Popen([sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--master-port",
+                                     str(master_port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for _ in range(2)]
+        try:
+            master = subprocess.run(
+                [sys.executable, "-m", "locust", "-f", locustfile, "--master", "--master-bind-port", str(master_port),
+                 "--expect-workers", "2", "--headless", "-u", "20", "-r", "20", "-t", "12s", "-H", url,
+                 "--mektep-students", "100", "--mektep-shape", "steady", "--mektep-ramp", "2",
+                 "--mektep-summary", str(summary)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        finally:
+            for worker in workers:
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+    assert master.returncode == 0, master.stderr[-2000:]
+    result = json.loads(summary.read_text())
+    assert result["students_planned"] == 100 and result["duration_seconds"] == 12
+    assert result["requests"] > 100 and {e["platform"] for e in result["entries"]} == {"kundelik"}
