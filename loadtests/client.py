@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 
 import httptools
-from gevent import monkey, socket
+from gevent import socket
 
 IDEMPOTENT = frozenset({"GET", "PUT"})
-_POLL = monkey.get_original("select", "select")  # the plain system call: a zero timeout never waits
 READ_BUFFER = bytearray(256 * 1024)  # one per process: a read is parsed before the greenlet can yield
 _VIEW = memoryview(READ_BUFFER)
 _BODIES: dict[int, bytes] = {}
@@ -136,6 +135,14 @@ class _ClosedEarly(Exception):
 
 
 def _readable(sock) -> bool:
-    """True when the socket has something to read now (for an idle keep-alive connection: the server's close)."""
-    readable, _, _ = _POLL([sock.fileno()], [], [], 0)
-    return bool(readable)
+    """True when the socket has something to read now (for an idle keep-alive connection: the server's close).
+
+    One non-blocking peek on the underlying socket: select() cannot take descriptors above 1023.
+    """
+    try:
+        sock._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
