@@ -21,7 +21,7 @@ from core.school import SchoolId
 from core.schedule import DEFAULT_PLATFORMS, Schedule
 from probes.ndt7.servers import DEFAULT_MAX_BYTES, ServerEntry
 from probes.probers import PROBERS
-from probes.snmp.targets import Credentials
+from probes.snmp.targets import SnmpCredentials
 
 _DEFAULTS = Schedule()
 
@@ -70,7 +70,7 @@ class Ndt7Module(_Frozen):
     ca_file: Path | None = None
 
 
-class SnmpModule(Credentials):
+class SnmpModule(SnmpCredentials):
     """The school's router, polled on the LAN: how to speak to it, its port towards the operator's modem,
     and the contracted bandwidth that port carries (utilisation is measured against the contract, not the
     port's 100 or 1000 Mbit/s)."""

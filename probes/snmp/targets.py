@@ -48,7 +48,7 @@ class Defaults(_Strict):
     retries: int = Field(default=1, ge=0, le=5)
 
 
-class Credentials(_Strict):
+class SnmpCredentials(_Strict):
     """How to speak to a device: SNMPv2c with a community, or SNMPv3 with a user (authPriv: SHA/AES)."""
 
     version: Literal["v2c", "v3"]
@@ -60,7 +60,7 @@ class Credentials(_Strict):
     priv_key: str | None = Field(default=None, min_length=8)
 
     @model_validator(mode="after")
-    def _credentials(self) -> "Credentials":
+    def _credentials(self) -> "SnmpCredentials":
         where = f"target {getattr(self, 'name', 'snmp')!r}"
         if self.version == "v2c" and self.community is None:
             raise ValueError(f"{where}: version v2c needs a community")
@@ -77,10 +77,10 @@ class Credentials(_Strict):
 
     def credentials(self) -> dict:
         """The credential fields alone (to build a Target from another model that has them)."""
-        return {name: getattr(self, name) for name in Credentials.model_fields}
+        return {name: getattr(self, name) for name in SnmpCredentials.model_fields}
 
 
-class Target(Credentials):
+class Target(SnmpCredentials):
     """One device to poll."""
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
