@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from probes.ndt7.server import ServerConfig
 from tests.helpers.cli import ROOT
 from tests.helpers.collector import collector_thread, enrolled
 from tests.helpers.dnsserver import Zone, dns_server
+from tests.helpers.ports import free_port
 from tests.helpers.ndt7 import server_thread
 from tests.helpers.tlsca import TestCA
 from tests.helpers.webserver import web_server
@@ -57,12 +57,6 @@ def memory(pid: int) -> tuple[float, float]:
     """(RSS, peak RSS) in MB."""
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Bench:

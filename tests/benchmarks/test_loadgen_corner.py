@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.loadgen import Nginx, cpu_part, cpu_table, students_part, students_table
 from loadtests.profile import Kind
-from tests.helpers.prometheus import _free_port
+from tests.helpers.ports import free_port
 from tests.helpers.tools import require_tool
 
 
@@ -18,7 +18,7 @@ def test_a_corner_of_both_parts_against_nginx():
     require_tool("nginx")
     require_tool("wrk")
     with tempfile.TemporaryDirectory() as temp:
-        directory, ports = Path(temp), [_free_port() for _ in range(2)]
+        directory, ports = Path(temp), [free_port() for _ in range(2)]
         with Nginx(directory, ports):
             rows = cpu_part(directory, ports, seconds=2, kinds=[Kind.EDIARY])
             results = students_part(directory, ports, students=1000, baseline_users=200, seconds=3, warmup=5, ramp=3)

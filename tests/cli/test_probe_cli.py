@@ -18,6 +18,7 @@ from probes.config import load_config
 from probes.identity import load_credentials, save_credentials
 from tests.helpers.cli import ROOT, run_cli
 from tests.helpers.collector import collector_process
+from tests.helpers.ports import free_port
 from tests.helpers.tools import require_tool
 
 SERVED = {"jobs": [{"prober": "icmp", "targets": ["127.0.0.1"], "interval_seconds": 0.5, "hours": "always"}],
@@ -52,14 +53,6 @@ def enroll(url, db, tmp_path, code=None):
     code = code or run_cli("collector", "enroll-code", "--school-id", "KZ-001", "--db", db).stdout.strip()
     return run_cli("probe", "enroll", "--collector", url, "--school-id", "KZ-001", "--enrollment-code", code,
                    "--state-dir", tmp_path / "state")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_enrol_run_fetch_the_served_configuration_and_report(collector, tmp_path):

@@ -13,7 +13,8 @@ from collectors.server import CollectorConfig
 from collectors.store import Store
 from tests.helpers.cli import FIXTURES
 from tests.helpers.collector import collector_thread
-from tests.helpers.snmpd import free_udp_port, snmpd
+from tests.helpers.ports import free_udp_port
+from tests.helpers.snmpd import snmpd
 from tests.helpers.tools import require_tool
 from tests.helpers.traffic import loopback_traffic
 

@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers.cli import ROOT
-from tests.helpers.prometheus import _free_port
+from tests.helpers.ports import free_port
 
 
 @contextmanager
 def platform_sim(profile: Path | None = None, *args: str, host: str = "127.0.0.1", namespace: str | None = None):
     """Start the simulator on a free port; yields its base URL once /healthz answers."""
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "cli", "platform-sim", "serve", "--host", host, "--port", str(port), *args]
     if profile is not None:
         argv += ["--profile", str(profile)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -13,13 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers.ports import free_port
 from tests.helpers.tools import require_tool
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+_free_port = free_port      # tests/loadtests/ and benchmarks/loadgen.py still import it from here
 
 
 class PrometheusServer:
@@ -62,7 +58,7 @@ def prometheus(workdir: Path, targets: list[str], metrics_path: str = "/metrics"
         "scrape_configs": [{"job_name": "mektepnet", "metrics_path": metrics_path,
                             "static_configs": [{"targets": targets}]}],
     }))
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
                                 f"--web.listen-address=127.0.0.1:{port}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

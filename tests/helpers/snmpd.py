@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers.ports import free_udp_port, free_udp_ports
 from tests.helpers.tools import require_tool
 
 
@@ -25,22 +26,6 @@ class Agent:
     user: str = "mektepnet-v3"
     auth_key: str = "authpass-123"
     priv_key: str = "privpass-123"
-
-
-def free_udp_port() -> int:
-    return free_udp_ports(1)[0]
-
-
-def free_udp_ports(count: int) -> list[int]:
-    """`count` distinct free loopback UDP ports (held open together while chosen, so none repeats)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextmanager

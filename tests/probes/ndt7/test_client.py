@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import socket
 
 import pytest
 
@@ -13,6 +12,7 @@ from probes.ndt7.records import to_measurement
 from probes.ndt7.server import ServerConfig
 from tests.helpers.cli import run_cli
 from tests.helpers.ndt7 import server_process, server_thread
+from tests.helpers.ports import free_port
 from tests.helpers.tlsca import TestCA
 
 
@@ -59,12 +59,6 @@ def test_tls_works_with_the_right_ca_and_fails_without(tmp_path):
         assert result.app_bytes == 2_000_000
         with pytest.raises(Ndt7Error, match="CERTIFICATE_VERIFY_FAILED"):
             asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000)))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_the_commands_test_against_the_server_and_print_for_people_or_json():
