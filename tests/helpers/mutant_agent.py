@@ -3,7 +3,7 @@
     python -m tests.helpers.mutant_agent probe run --config FILE
 
 It is the real agent with one change — each batch is deleted from the outbox before it is posted —
-so the oracle in tests/probes/test_durability.py must see it lose measurements.
+so the oracle in tests/probes/test_outbox.py must see it lose measurements.
 """
 
 from __future__ import annotations
