@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from probes.config import DnsModule, Module
 from probes.context import ProbeContext
@@ -21,10 +22,12 @@ def lookup(name: str, address, timeout: float = 1.0):
 def test_answer_and_time_of_a_delayed_resolver():
     zone = Zone({"kundelik.kz": "198.18.7.7"}, delay_seconds=0.05)
     with dns_server(zone) as address:
+        began = time.monotonic()
         record = lookup("kundelik.kz", address)
+        call_seconds = time.monotonic() - began
     assert record.error is None and record.method == "dns-udp"
     assert record.attributes["answer"] == "198.18.7.7" and record.attributes["rcode"] == "NOERROR"
-    assert 0.05 <= record.values["resolution_seconds"] < 0.1
+    assert 0.05 <= record.values["resolution_seconds"] <= call_seconds     # the delay, inside the call
     assert zone.queries == ["kundelik.kz"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from probes.config import HttpModule, Module
 from probes.context import ProbeContext
@@ -23,12 +24,14 @@ def test_https_phases_status_bytes_and_issuer(tmp_path):
     ca = TestCA.create(tmp_path, "Ministry Test CA")
     cert, key = ca.issue(tmp_path, "localhost")
     with web_server(cert, key) as port:
+        began = time.monotonic()
         record = get(f"https://localhost:{port}/", ca.cert_file)
+        call_seconds = time.monotonic() - began
     values = record.values
     assert record.error is None and values["status_code"] == 200 and values["body_bytes"] == BODY_BYTES
     phases = [values[name] for name in ("dns_seconds", "connect_seconds", "tls_seconds", "first_byte_seconds",
                                         "total_seconds")]
-    assert phases == sorted(phases) and phases[-1] < 2
+    assert phases == sorted(phases) and phases[-1] <= call_seconds          # the phases lie inside the call
     assert record.attributes["tls_issuer"] == "CN=Ministry Test CA"
     assert record.attributes["address"] == "127.0.0.1"
 
