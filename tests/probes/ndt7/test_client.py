@@ -17,8 +17,8 @@ from tests.helpers.tlsca import TestCA
 
 
 def test_a_test_downloads_then_uploads_and_stops_early_on_a_stable_rate():
-    with server_thread(ServerConfig()) as (_, url):
-        download, upload = asyncio.run(run_test(url, ClientOptions(max_bytes=None)))
+    with server_thread(ServerConfig()) as ndt7:
+        download, upload = asyncio.run(run_test(ndt7.url, ClientOptions(max_bytes=None)))
     for result in (download, upload):
         assert result.throughput_bps > 200e6                  # loopback
         assert result.stopped_early and result.stop_reason == "stable"
@@ -30,8 +30,8 @@ def test_a_test_downloads_then_uploads_and_stops_early_on_a_stable_rate():
 
 
 def test_the_byte_cap_is_never_exceeded():
-    with server_thread(ServerConfig()) as (_, url):
-        results = asyncio.run(run_test(url, ClientOptions(adaptive=False, max_bytes=3_000_000)))
+    with server_thread(ServerConfig()) as ndt7:
+        results = asyncio.run(run_test(ndt7.url, ClientOptions(adaptive=False, max_bytes=3_000_000)))
     for result in results:
         assert result.app_bytes == 3_000_000
         assert result.stop_reason == "byte cap" and result.stopped_early
@@ -39,8 +39,8 @@ def test_the_byte_cap_is_never_exceeded():
 
 
 def test_results_become_core_measurements():
-    with server_thread(ServerConfig()) as (_, url):
-        results = asyncio.run(run_test(url, ClientOptions(max_bytes=5_000_000)))
+    with server_thread(ServerConfig()) as ndt7:
+        results = asyncio.run(run_test(ndt7.url, ClientOptions(max_bytes=5_000_000)))
     records = [to_measurement(r, ProbeContext("KZ-002", "probe-1")) for r in results]
     assert [r.kind for r in records] == [Kind.DOWNLOAD, Kind.UPLOAD]
     again = [Measurement.model_validate_json(r.model_dump_json()) for r in records]
@@ -53,12 +53,12 @@ def test_results_become_core_measurements():
 def test_tls_works_with_the_right_ca_and_fails_without(tmp_path):
     ca = TestCA.create(tmp_path)
     cert, key = ca.issue(tmp_path, "127.0.0.1")
-    with server_thread(ServerConfig(tls_cert=cert, tls_key=key)) as (_, url):
-        assert url.startswith("wss://")
-        result = asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000, ca_file=ca.cert_file)))
+    with server_thread(ServerConfig(tls_cert=cert, tls_key=key)) as ndt7:
+        assert ndt7.url.startswith("wss://")
+        result = asyncio.run(run_subtest(ndt7.url, "download", ClientOptions(max_bytes=2_000_000, ca_file=ca.cert_file)))
         assert result.app_bytes == 2_000_000
         with pytest.raises(Ndt7Error, match="CERTIFICATE_VERIFY_FAILED"):
-            asyncio.run(run_subtest(url, "download", ClientOptions(max_bytes=2_000_000)))
+            asyncio.run(run_subtest(ndt7.url, "download", ClientOptions(max_bytes=2_000_000)))
 
 
 def free_port() -> int:
@@ -68,11 +68,11 @@ def free_port() -> int:
 
 
 def test_the_commands_test_against_the_server_and_print_for_people_or_json():
-    with server_process() as url:
-        shown = run_cli("ndt7", "test", "--server", url, "--max-bytes", 20_000_000)
+    with server_process() as ndt7:
+        shown = run_cli("ndt7", "test", "--server", ndt7.url, "--max-bytes", 20_000_000)
         assert shown.returncode == 0, shown.stderr
         assert "download" in shown.stdout and "upload" in shown.stdout and "bit/s" in shown.stdout
-        as_json = run_cli("ndt7", "test", "--server", url, "--json", "--max-bytes", 5_000_000, "--school-id", "KZ-9")
+        as_json = run_cli("ndt7", "test", "--server", ndt7.url, "--json", "--max-bytes", 5_000_000, "--school-id", "KZ-9")
         assert as_json.returncode == 0, as_json.stderr
         records = [Measurement.model_validate(r) for r in json.loads(as_json.stdout)]
         assert [r.kind.value for r in records] == ["download", "upload"]
