@@ -16,7 +16,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from probes.ndt7.server import Ndt7Handle, Ndt7Server, ServerConfig
+from probes.ndt7.tokens import TokenSigner, generate_key_pair
 from tests.helpers.cli import ROOT
+
+
+@dataclass(frozen=True)
+class TokenKeys:
+    """A fresh key pair of ndt7 access tokens: the files as keygen writes them, and a signer over the private one."""
+
+    signing_key: Path
+    public_key: Path
+    signer: TokenSigner
+
+
+def token_keys(directory: Path) -> TokenKeys:
+    """Make a key pair in `directory`, as `mektepnet ndt7 keygen` does."""
+    private_path, public_path = generate_key_pair(directory)
+    return TokenKeys(private_path, public_path, TokenSigner.from_file(private_path))
 
 
 @contextmanager

@@ -24,7 +24,7 @@ def test_a_test_downloads_then_uploads_and_stops_early_on_a_stable_rate():
         assert result.stopped_early and result.stop_reason == "stable"
         assert result.elapsed_seconds < 9.5
         assert result.min_rtt_seconds is not None and result.min_rtt_seconds < 0.01
-        assert result.server == url
+        assert result.server == ndt7.url
     assert (download.test, upload.test) == ("download", "upload")
     assert download.uuid and download.loaded_rtt_seconds is not None
 
@@ -46,7 +46,7 @@ def test_results_become_core_measurements():
     again = [Measurement.model_validate_json(r.model_dump_json()) for r in records]
     assert again == records
     assert records[0].values["throughput_bps"] == results[0].throughput_bps
-    assert records[0].target == url and records[0].method == "ndt7"
+    assert records[0].target == ndt7.url and records[0].method == "ndt7"
     assert records[0].attributes["ndt7_uuid"] == results[0].uuid
 
 

@@ -27,7 +27,7 @@ def test_a_busy_or_dead_server_falls_back_to_the_next_and_the_one_used_is_record
         closed.bind(("127.0.0.1", 0))
         dead_url = f"ws://127.0.0.1:{closed.getsockname()[1]}"
 
-    async def scenario(busy.url, good.url):
+    async def scenario(busy_url, good_url):
         from websockets.asyncio.client import connect
 
         servers = ServerList(version="1", servers=(
