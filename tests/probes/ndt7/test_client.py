@@ -11,6 +11,7 @@ from probes.ndt7.client import ClientOptions, Ndt7Error, run_subtest, run_test
 from probes.context import ProbeContext
 from probes.ndt7.records import to_measurement
 from probes.ndt7.server import ServerConfig
+from probes.ndt7.tokens import TokenSigner, TokenVerifier
 from tests.helpers.cli import run_cli
 from tests.helpers.ndt7 import server_process, server_thread
 from tests.helpers.tlsca import TestCA
@@ -84,9 +85,23 @@ def test_the_commands_test_against_the_server_and_print_for_people_or_json():
     (["test", "--server", "ws://127.0.0.1:{port}"], "ConnectionRefusedError"),
     (["serve", "--tls-cert", "absent.pem", "--tls-key", "absent.pem"], "no such file"),
     (["serve", "--tls-cert", "cert.pem"], "--tls-cert and --tls-key go together"),
+    (["serve", "--token-public-key", "key.pem"], "--token-public-key and --token-audience go together"),
+    (["serve", "--token-public-key", "absent.pem", "--token-audience", "a"], "not a readable PEM public key"),
 ])
 def test_bad_command_lines_exit_2_with_a_clear_message(args, message):
     args = [a.replace("{port}", str(free_port())) for a in args]
     result = run_cli("ndt7", *args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_keygen_writes_a_usable_pair_once_and_never_overwrites_it(tmp_path):
+    made = run_cli("ndt7", "keygen", "--out", tmp_path / "keys")
+    assert made.returncode == 0, made.stderr
+    private, public = tmp_path / "keys" / "ndt7-signing-key.pem", tmp_path / "keys" / "ndt7-public-key.pem"
+    assert private.stat().st_mode & 0o777 == 0o600
+    token, _ = TokenSigner.from_file(private).issue("p-1", "ndt7-a", "download")
+    assert TokenVerifier.from_file(public, "ndt7-a").verify(token, "download").probe_id == "p-1"
+    before = private.read_bytes()
+    again = run_cli("ndt7", "keygen", "--out", tmp_path / "keys")
+    assert again.returncode == 2 and "exists already" in again.stderr and private.read_bytes() == before
