@@ -77,10 +77,10 @@ def ndt7_run(path: NetworkPath, url: str, *args: str) -> dict[str, dict]:
 
 def measure_cell(spec: PathSpec, iperf3_seconds: float = 10) -> dict[str, Reading]:
     """Both directions of one grid cell."""
-    with NetworkPath(spec) as path, server_process(namespace=path.centre, host=path.centre_ip) as url:
+    with NetworkPath(spec) as path, server_process(namespace=path.centre, host=path.centre_ip) as ndt7:
         before = {kind: iperf3_run(path, iperf3_seconds, kind == "download") for kind in ("download", "upload")}
-        full = ndt7_run(path, url, "--full")
-        adaptive = ndt7_run(path, url)
+        full = ndt7_run(path, ndt7.url, "--full")
+        adaptive = ndt7_run(path, ndt7.url)
         after = {kind: iperf3_run(path, iperf3_seconds, kind == "download") for kind in ("download", "upload")}
     reference = {kind: _bracket(before[kind], after[kind]) for kind in before}
     return {kind: Reading(reference[kind][0], reference[kind][1],

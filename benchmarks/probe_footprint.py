@@ -68,7 +68,7 @@ class Bench:
         cert, key = ca.issue(workdir, "localhost", "127.0.0.1")
         self.ca_file = ca.cert_file
         self.collector = stack.enter_context(collector_thread(CollectorConfig(db=workdir / "collector.sqlite3")))
-        _, self.ndt7_url = stack.enter_context(server_thread(ServerConfig()))
+        self.ndt7_url = stack.enter_context(server_thread(ServerConfig())).url
         self.dns = stack.enter_context(dns_server(Zone({name: "127.0.0.1" for name in PLATFORMS})))
         self.web_port = stack.enter_context(web_server(cert, key, host="127.0.0.1"))
         self.state_dir = workdir / "state"

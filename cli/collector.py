@@ -45,6 +45,8 @@ def serve(
     snmp_interval: float = typer.Option(60.0, "--snmp-interval", help="Seconds between SNMP sweeps."),
     ingest_workers: int = typer.Option(None, "--ingest-workers", help="Processes that validate and store batches "
                                        "(default: one per core, up to 4); 0 stores in the API process."),
+    ndt7_signing_key: Path = typer.Option(None, "--ndt7-signing-key", help="Ed25519 private key (PEM, from "
+                                          "`mektepnet ndt7 keygen`): issue ndt7 access tokens to enrolled probes."),
 ) -> None:
     """Serve the ingest API (OpenAPI at /docs) for school probes.
 
@@ -54,7 +56,8 @@ def serve(
         raise CoreError.one("command line", "--tls-key" if tls_cert else "--tls-cert", None,
                             "--tls-cert and --tls-key go together")
     for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key), ("--probe-config", probe_config),
-                         ("--registry", registry), ("--snmp-targets", snmp_targets)):
+                         ("--registry", registry), ("--snmp-targets", snmp_targets),
+                         ("--ndt7-signing-key", ndt7_signing_key)):
         if path is not None and not path.is_file():
             raise CoreError.one("command line", option, str(path), "no such file")
     for option, value in (("--max-clock-offset", max_clock_offset), ("--max-age", max_age)):
@@ -75,7 +78,8 @@ def serve(
         raise CoreError.one("command line", "--ingest-workers", ingest_workers, "must be 0 to 64")
     config_document(probe_config)
     config = CollectorConfig(db=db, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
-                             ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config),
+                             ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config,
+                                                   ndt7_signing_key=ndt7_signing_key),
                              registry=registry, policy=policy, max_age_seconds=max_age,
                              ingest_workers=ingest_workers, snmp_targets=snmp_targets,
                              snmp_interval_seconds=snmp_interval)

@@ -1,4 +1,4 @@
-"""`mektepnet ndt7`: run the ministry's ndt7 server, or test against any ndt7 server."""
+"""`mektepnet ndt7`: run the ministry's ndt7 server, make its token keys, or test against any ndt7 server."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from probes.ndt7 import spec
 from probes.ndt7.client import ClientOptions, Ndt7Error, SubtestResult, run_test
 from probes.context import ProbeContext
 from probes.ndt7.records import to_measurement
-from probes.ndt7.server import ServerConfig, serve_forever
+from probes.ndt7.server import Ndt7Handle, ServerConfig, serve_forever
+from probes.ndt7.tokens import TokenVerifier, generate_key_pair
 
 app = typer.Typer(no_args_is_help=True, help="ndt7 throughput tests (M-Lab's protocol): server and client.")
 
@@ -32,12 +33,20 @@ def serve(
     tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: serve wss://."),
     tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
     max_concurrent: int = typer.Option(16, "--max-concurrent", help="Subtests at once; beyond it: 503."),
-    per_token_per_hour: float = typer.Option(60, "--tests-per-token-per-hour", help="Rate limit per probe token."),
-    require_token: bool = typer.Option(False, "--require-token", help="Refuse tests without access_token."),
+    per_token_per_hour: float = typer.Option(60, "--tests-per-token-per-hour", help="Rate limit per probe."),
+    token_public_key: Path = typer.Option(None, "--token-public-key", help="The collector's Ed25519 public key "
+                                          "(PEM): accept only access tokens it signed for this server."),
+    token_audience: str = typer.Option(None, "--token-audience", help="This server's name in the probes' server "
+                                       "list: the audience its tokens must carry (with --token-public-key)."),
+    url_file: Path = typer.Option(None, "--url-file", help="Write the bound base URL (ws:// or wss://) to this "
+                                  "file once listening (for supervisors and tests; --port 0 picks the port)."),
 ) -> None:
     """Serve ndt7 download and upload tests, with Prometheus metrics at /metrics on the same port.
 
-    Example: mektepnet ndt7 serve --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem
+    With --token-public-key, a test needs a token the collector signed for this server and this subtest
+    (401 missing, invented, expired or altered; 403 for another server or subtest).
+
+    Example: mektepnet ndt7 serve --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem --token-public-key ndt7-public-key.pem --token-audience ndt7-almaty-1
     """
     if (tls_cert is None) != (tls_key is None):
         raise CoreError.one("command line", "--tls-key" if tls_cert else "--tls-cert", None,
@@ -47,14 +56,46 @@ def serve(
             raise CoreError.one("command line", option, str(path), "no such file")
     if max_concurrent < 1:
         raise CoreError.one("command line", "--max-concurrent", max_concurrent, "must be at least 1")
+    if (token_public_key is None) != (token_audience is None):
+        raise CoreError.one("command line", "--token-audience" if token_public_key else "--token-public-key", None,
+                            "--token-public-key and --token-audience go together")
+    if token_public_key is not None:
+        TokenVerifier.from_file(token_public_key, token_audience)      # a bad key file is refused before listening
     config = ServerConfig(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, max_concurrent=max_concurrent,
-                          tests_per_token_per_hour=per_token_per_hour, require_token=require_token)
+                          tests_per_token_per_hour=per_token_per_hour, token_public_key=token_public_key,
+                          token_audience=token_audience)
+
+    def listening(handle: Ndt7Handle) -> None:
+        tokens = f"; tokens for {token_audience!r} required" if token_audience else ""
+        console.print(f"ndt7 server listening on {handle.url}{spec.DOWNLOAD_PATH} and {spec.UPLOAD_PATH}; "
+                      f"metrics on {handle.metrics_url}{tokens}", highlight=False)
+        if url_file is not None:          # whole or absent: a reader never sees half a URL
+            partial = url_file.with_name(url_file.name + ".partial")
+            partial.write_text(handle.url + "\n", encoding="utf-8")
+            partial.replace(url_file)
+
     try:
-        asyncio.run(serve_forever(config, announce=lambda text: console.print(text, highlight=False)))
+        asyncio.run(serve_forever(config, listening))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
         raise CoreError.one("command line", "--port", port, f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+@app.command()
+@refuses_bad_input
+def keygen(out: Path = typer.Option(..., "--out", help="Directory for the two key files (created if absent).")) -> None:
+    """Make the Ed25519 key pair of ndt7 access tokens: the private key for the collector, the public one for servers.
+
+    The collector signs with ndt7-signing-key.pem (--ndt7-signing-key; mode 0600, keep it on the collector
+    only); every ndt7 server verifies with ndt7-public-key.pem (--token-public-key). Existing files are
+    never overwritten.
+
+    Example: mektepnet ndt7 keygen --out /etc/mektepnet/ndt7-keys
+    """
+    private_path, public_path = generate_key_pair(out)
+    console.print(f"signing key (collector only): {private_path}\npublic key (every ndt7 server): {public_path}",
+                  highlight=False)
 
 
 @app.command("test")

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from collectors import enrolment
+from collectors import enrolment, ndt7_access
 from collectors.exporter import FleetExposition, Verdicts
 from collectors.ingest import Bounds, Busy, IngestPool, Refused, ingest
 from collectors.snmp_loop import SnmpLoop
@@ -61,6 +61,7 @@ class IngestSettings:
     max_in_flight: int = 64                       # batches being stored at once; beyond it: 503 (shedding)
     shed_retry_after_seconds: int = 10
     raw_retention_months: int = 13                # raw results older than this are refused (roll-ups are kept)
+    ndt7_signing_key: Path | None = None          # PEM Ed25519 key: POST /api/v1/ndt7-token signs ndt7 access tokens
 
 
 class EnrollRequest(BaseModel):
@@ -214,6 +215,7 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         snmp_text = snmp.exposition().encode() if snmp is not None else b""
         return Response(generate_latest(metrics) + fleet_text + snmp_text, media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(ndt7_access.router(store, settings.ndt7_signing_key))
     _publish_batch_schema(app)
 
     @app.exception_handler(HTTPException)

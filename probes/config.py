@@ -19,6 +19,7 @@ from core.batch import MAX_BATCH_RECORDS
 from core.config import load_yaml_model
 from core.school import SchoolId
 from core.schedule import DEFAULT_PLATFORMS, Schedule
+from probes.ndt7.access import CollectorAccess
 from probes.ndt7.servers import DEFAULT_MAX_BYTES, ServerEntry
 from probes.probers import PROBERS
 from probes.snmp.targets import SnmpCredentials
@@ -68,6 +69,9 @@ class Ndt7Module(_Frozen):
     adaptive: bool = True
     token: str | None = None
     ca_file: Path | None = None
+    # Where servers that require signed tokens get them: always this probe's own collector and credential,
+    # set by ProbeConfig (never read from a file, so a served configuration cannot redirect the credential).
+    access: CollectorAccess | None = Field(default=None, exclude=True)
 
 
 class SnmpModule(SnmpCredentials):
@@ -202,6 +206,9 @@ class ProbeConfig(_Frozen):
     def _fill_jobs(self) -> "ProbeConfig":
         if self.jobs is None:
             object.__setattr__(self, "jobs", default_jobs(urlsplit(self.collector).hostname))
+        access = CollectorAccess(collector=self.collector, state_dir=self.state_dir, ca_file=self.ca_file)
+        ndt7 = self.modules.ndt7.model_copy(update={"access": access})
+        object.__setattr__(self, "modules", self.modules.model_copy(update={"ndt7": ndt7}))
         return self
 
     def digest(self) -> str:

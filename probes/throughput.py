@@ -1,7 +1,8 @@
 """The ndt7 prober: download then upload against the nearest ministry server, with the host's context.
 
 The probe host's own interface counters are read before and after, so a low result taken while the
-host itself moved other traffic is visible (`probe_interface_bps`).
+host itself moved other traffic is visible (`probe_interface_bps`). A server that requires signed
+access tokens gets one from the probe's collector before each subtest.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ async def probe_ndt7(target: str, module: Module, context: ProbeContext) -> list
                             token=settings.token, ca_file=settings.ca_file)
     if target == AUTO:
         servers = settings.servers
-    else:
-        servers = (ServerEntry(name=target, url=target),)
+    else:       # a configured server keeps its name (the tokens' audience) and whether it requires one
+        servers = (next((entry for entry in settings.servers if entry.url == target),
+                        ServerEntry(name=target, url=target)),)
     start = datetime.now(timezone.utc)
     if not servers:
         return _failed(context, target, start, "no ndt7 server configured")
@@ -37,7 +39,7 @@ async def probe_ndt7(target: str, module: Module, context: ProbeContext) -> list
     before, began = interface_bytes(interface), time.monotonic()
     try:
         located = await run_nearest(ServerList(version="config", servers=servers), settings.region, settings.isp,
-                                    options, run_test)
+                                    options, run_test, settings.access.fetch_token if settings.access else None)
     except Ndt7Error as exc:
         return _failed(context, target, start, str(exc))
     after, seconds = interface_bytes(interface), time.monotonic() - began

@@ -12,8 +12,8 @@ import asyncio
 import platform
 import ssl
 import statistics
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
@@ -27,8 +27,7 @@ from probes.ndt7.budget import RateEstimator, Stable, StopRule
 from probes.ndt7.servers import DEFAULT_MAX_BYTES
 from probes.ndt7.tcpinfo import KernelTcpInfo, read_tcp_info
 from probes.ndt7.transfer import Progress, send_messages
-from probes.ndt7.wire import MalformedMessage, Measurement, parse_message
-
+from probes.ndt7.wire import MalformedMessage, Ndt7Measurement, parse_message
 
 
 class Ndt7Error(Exception):
@@ -42,11 +41,16 @@ class Ndt7Error(Exception):
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """How the client tests: adaptive (default) or full 10 s, a byte cap per subtest, token and TLS."""
+    """How the client tests: adaptive (default) or full 10 s, a byte cap per subtest, token and TLS.
+
+    `token_source`, when set, is asked for a fresh access token for each subtest (given the test name)
+    and overrides `token`: signed tokens are scoped to one subtest and expire within minutes.
+    """
 
     adaptive: bool = True
     max_bytes: int | None = DEFAULT_MAX_BYTES
     token: str | None = None
+    token_source: Callable[[str], Awaitable[str]] | None = None
     stop_rule: StopRule = field(default_factory=StopRule)
     ca_file: Path | None = None
     verify_tls: bool = True
@@ -82,7 +86,7 @@ class _Run:
     ws: ClientConnection
     test: str
     progress: Progress = field(default_factory=Progress)
-    server_messages: list[Measurement] = field(default_factory=list)
+    server_messages: list[Ndt7Measurement] = field(default_factory=list)
     own_samples: list[KernelTcpInfo] = field(default_factory=list)
     stable: Stable | None = None
     reason: str = "full duration"
@@ -102,7 +106,10 @@ async def run_subtest(server: str, test: str, options: ClientOptions,
                       on_progress: Callable[[str, float, float], None] | None = None,
                       url: str | None = None) -> SubtestResult:
     """Run one subtest against `server` (or at a full `url` a locator handed out); raise Ndt7Error."""
+    if options.token_source is not None and url is None:
+        options = replace(options, token=await options.token_source(test))
     url = url or subtest_url(server, test, options)
+    shown = url.split("?", 1)[0]             # errors end up in records: never with the access token
     wall_start = datetime.now(timezone.utc)
     try:
         async with connect(url, subprotocols=[spec.SUBPROTOCOL], max_size=spec.MAX_MESSAGE_SIZE,
@@ -115,10 +122,10 @@ async def run_subtest(server: str, test: str, options: ClientOptions,
     except InvalidStatus as exc:
         status = exc.response.status_code
         retry = exc.response.headers.get("Retry-After")
-        raise Ndt7Error(f"{url}: HTTP {status} {exc.response.body.decode(errors='replace').strip()}",
+        raise Ndt7Error(f"{shown}: HTTP {status} {exc.response.body.decode(errors='replace').strip()}",
                         busy=status in (429, 503), retry_after=float(retry) if retry else None) from None
     except (OSError, TimeoutError, ConnectionClosed) as exc:
-        raise Ndt7Error(f"{url}: {exc.__class__.__name__}: {exc}", busy=isinstance(exc, OSError)) from None
+        raise Ndt7Error(f"{shown}: {exc.__class__.__name__}: {exc}", busy=isinstance(exc, OSError)) from None
     return _result(run, server, wall_start, options)
 
 

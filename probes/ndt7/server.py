@@ -2,8 +2,9 @@
 
 Admission happens before the WebSocket upgrade, so a refusal is a plain HTTP answer a client can act
 on: 404 unknown path, 400 bad request (no ndt7 subprotocol, oversized or duplicate query), 426 not an
-upgrade, 401 missing token where one is required, 429 over the token's rate (with Retry-After), 503
-over the concurrency cap (with Retry-After). `/metrics` on the same port serves Prometheus.
+upgrade, 401 a missing or invalid access token and 403 a token for another server or test (when the
+server verifies tokens), 429 over the probe's rate (with Retry-After), 503 over the concurrency cap
+(with Retry-After). `/metrics` on the same port serves Prometheus.
 """
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ from __future__ import annotations
 import asyncio
 import ssl
 import uuid
+from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from core.metrics import instrument
-from core.ratelimit import TokenBuckets
 from probes.ndt7 import spec
+from probes.ndt7.limiter import BoundedBuckets
+from probes.ndt7.tokens import Refusal, TokenVerifier
 from probes.ndt7.transfer import Measurer, Progress, send_messages
 from probes.ndt7.wire import ConnectionInfoData, MalformedMessage, parse_message
 
@@ -34,7 +37,8 @@ DURATION_BUCKETS = (1, 2, 3, 5, 7, 10, 11, 13, 15)
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """How the server runs. Rates in tests per hour per token."""
+    """How the server runs. Rates in tests per hour per probe; with a public key, only signed tokens
+    for `token_audience` (this server's name in the probes' server list) are accepted."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -43,18 +47,42 @@ class ServerConfig:
     max_concurrent: int = 16
     tests_per_token_per_hour: float = 60
     token_burst: int = 6
-    require_token: bool = False
+    token_public_key: Path | None = None
+    token_audience: str | None = None
+    max_tracked_tokens: int = 100_000       # rate-limit entries kept at most (least recently used go first)
     runtime_seconds: float = spec.DEFAULT_RUNTIME_SECONDS
     close_timeout_seconds: float = 2.0
 
 
+@dataclass
+class Ndt7Handle:
+    """A listening server: its base URL (ws:// or wss://host:port, the port as bound) and `stop()`."""
+
+    server: "Ndt7Server"
+    url: str
+    port: int
+    _listener: Server = field(repr=False)
+
+    @property
+    def metrics_url(self) -> str:
+        """Where Prometheus scrapes this server (http:// or https://host:port/metrics)."""
+        return self.url.replace("ws", "http", 1) + "/metrics"
+
+    async def stop(self) -> None:
+        """Stop listening and end the subtests in progress; returns once all connections are closed."""
+        self._listener.close()
+        await self._listener.wait_closed()
+
+
 class Ndt7Server:
-    """One ndt7 server; `running()` binds it and yields the port it listens on."""
+    """One ndt7 server; `start()` binds it and returns a handle, `running()` does so for a `with` block."""
 
     def __init__(self, config: ServerConfig, registry: CollectorRegistry | None = None):
         self.config = config
         self.registry = registry or CollectorRegistry()
-        self.buckets = TokenBuckets(config.tests_per_token_per_hour, config.token_burst)
+        self.verifier = (TokenVerifier.from_file(config.token_public_key, config.token_audience or "")
+                         if config.token_public_key is not None else None)
+        self.buckets = BoundedBuckets(config.tests_per_token_per_hour, config.token_burst, config.max_tracked_tokens)
         self.active = 0
         self.tests = instrument("mektepnet_ndt7_tests_total", self.registry)
         self.bytes = instrument("mektepnet_ndt7_bytes_total", self.registry)
@@ -67,14 +95,24 @@ class Ndt7Server:
         """ws or wss."""
         return "wss" if self.config.tls_cert else "ws"
 
+    async def start(self) -> Ndt7Handle:
+        """Bind (port 0 picks a free one) and serve in the background of the running event loop."""
+        listener = await serve(self._handle, self.config.host, self.config.port, ssl=self._tls(),
+                               process_request=self._admit, subprotocols=[spec.SUBPROTOCOL],
+                               max_size=spec.MAX_MESSAGE_SIZE, compression=None, ping_interval=None,
+                               close_timeout=self.config.close_timeout_seconds, server_header="mektepnet-ndt7")
+        port = listener.sockets[0].getsockname()[1]
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return Ndt7Handle(self, f"{self.scheme}://{host}:{port}", port, listener)
+
     @asynccontextmanager
     async def running(self):
-        """Serve until the context exits; yields the bound port."""
-        async with serve(self._handle, self.config.host, self.config.port, ssl=self._tls(),
-                         process_request=self._admit, subprotocols=[spec.SUBPROTOCOL],
-                         max_size=spec.MAX_MESSAGE_SIZE, compression=None, ping_interval=None,
-                         close_timeout=self.config.close_timeout_seconds, server_header="mektepnet-ndt7") as server:
-            yield server.sockets[0].getsockname()[1]
+        """Serve until the context exits; yields the handle."""
+        handle = await self.start()
+        try:
+            yield handle
+        finally:
+            await handle.stop()
 
     def _tls(self) -> ssl.SSLContext | None:
         if self.config.tls_cert is None:
@@ -104,13 +142,16 @@ class Ndt7Server:
         keys = [key for key, _ in pairs]
         if len(keys) != len(set(keys)):
             return self._refuse(connection, 400, "bad_request", "duplicate query parameter")
-        query = dict(pairs)
-        token = query.get(spec.TOKEN_PARAMETER)
-        if token is None and self.config.require_token:
-            return self._refuse(connection, 401, "unauthorized", f"{spec.TOKEN_PARAMETER} is required")
-        wait = self.buckets.take(token or "anonymous")
+        token = dict(pairs).get(spec.TOKEN_PARAMETER)
+        key = token or "anonymous"
+        if self.verifier is not None:
+            grant = self.verifier.verify(token, spec.PATHS[url.path])
+            if isinstance(grant, Refusal):
+                return self._refuse(connection, grant.status, "unauthorized", grant.reason)
+            key = grant.probe_id            # the limit follows the probe, whatever token string it shows
+        wait = self.buckets.take(key)
         if wait > 0:
-            return self._refuse(connection, 429, "rate_limited", "too many tests for this token", retry=wait)
+            return self._refuse(connection, 429, "rate_limited", "too many tests for this probe", retry=wait)
         if self.active >= self.config.max_concurrent:
             return self._refuse(connection, 503, "busy", "server busy: try another server or later",
                                 retry=BUSY_RETRY_AFTER_SECONDS)
@@ -237,10 +278,8 @@ def _max_bytes(query: dict[str, str]) -> int | None:
     return min(caps) if caps else None
 
 
-async def serve_forever(config: ServerConfig, announce=print) -> None:
-    """Run a server until cancelled, announcing where it listens."""
-    server = Ndt7Server(config)
-    async with server.running() as port:
-        announce(f"ndt7 server listening on {server.scheme}://{config.host}:{port}{spec.DOWNLOAD_PATH} "
-                 f"and {spec.UPLOAD_PATH}; metrics on http://{config.host}:{port}/metrics")
+async def serve_forever(config: ServerConfig, on_listening: Callable[[Ndt7Handle], None]) -> None:
+    """Run a server until cancelled; `on_listening` gets the handle once it is bound."""
+    async with Ndt7Server(config).running() as handle:
+        on_listening(handle)
         await asyncio.Future()

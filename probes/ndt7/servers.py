@@ -12,13 +12,17 @@ DEFAULT_MAX_BYTES = 100_000_000      # per subtest; a 10-s test at 80 Mbit/s
 
 
 class ServerEntry(BaseModel):
-    """One ndt7 server: where it is and whom it is nearest to (region code, ISP); empty means any."""
+    """One ndt7 server: where it is and whom it is nearest to (region code, ISP); empty means any.
+
+    `requires_token`: the server verifies signed access tokens, issued by the collector for `name`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str = Field(min_length=1)
     url: str = Field(pattern=r"^wss?://")
     region: str | None = None
     isp: str | None = None
+    requires_token: bool = False
 
 
 class ServerList(BaseModel):

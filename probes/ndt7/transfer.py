@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from probes.ndt7 import spec
 from probes.ndt7.tcpinfo import KernelTcpInfo, read_tcp_info
-from probes.ndt7.wire import AppInfoData, ConnectionInfoData, Measurement, TCPInfoData
+from probes.ndt7.wire import AppInfoData, ConnectionInfoData, Ndt7Measurement, TCPInfoData
 
 # One random buffer for every message: random bytes defeat compression anywhere on the path.
 _PAYLOAD = memoryview(os.urandom(spec.MAX_SCALED_MESSAGE_SIZE))
@@ -82,13 +82,13 @@ class Measurer:
     connection: ConnectionInfoData
     samples: list[tuple[float, KernelTcpInfo]] = field(default_factory=list)
 
-    def message(self) -> Measurement:
+    def message(self) -> Ndt7Measurement:
         """A measurement message for now (ConnectionInfo is sent with every message: cheap, and robust)."""
         elapsed = self.progress.elapsed_us()
         info = read_tcp_info(self.sock)
         if info is not None:
             self.samples.append((elapsed / 1e6, info))
-        return Measurement(
+        return Ndt7Measurement(
             AppInfo=AppInfoData(ElapsedTime=elapsed, NumBytes=self.progress.app_bytes),
             ConnectionInfo=self.connection, Origin=self.origin, Test=self.test,
             TCPInfo=TCPInfoData.from_kernel(info, elapsed) if info is not None else None,

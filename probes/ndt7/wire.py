@@ -57,8 +57,8 @@ class BBRInfoData(BaseModel):
     MinRTT: int | None = None
 
 
-class Measurement(BaseModel):
-    """One ndt7 measurement message."""
+class Ndt7Measurement(BaseModel):
+    """One ndt7 measurement message (the wire format; `core.measurement.Measurement` is our record)."""
 
     model_config = ConfigDict(extra="allow")
     AppInfo: AppInfoData | None = None
@@ -77,10 +77,10 @@ class MalformedMessage(ValueError):
     """A text frame that is not an ndt7 measurement message."""
 
 
-def parse_message(text: str | bytes) -> Measurement:
+def parse_message(text: str | bytes) -> Ndt7Measurement:
     """Parse a received text frame; raise MalformedMessage saying what was wrong."""
     try:
-        return Measurement.model_validate_json(text)
+        return Ndt7Measurement.model_validate_json(text)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"

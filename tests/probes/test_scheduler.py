@@ -73,8 +73,8 @@ def _config(tmp_path, url: str, budget: int) -> ProbeConfig:
 def test_throughput_tests_respect_the_daily_budget(tmp_path, calendar):
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     recorded = []
-    with server_thread(ServerConfig()) as (_, url):
-        config = _config(tmp_path, url, budget=12_000_000)
+    with server_thread(ServerConfig()) as ndt7:
+        config = _config(tmp_path, ndt7.url, budget=12_000_000)
         budget = DataBudget(outbox, config.throughput.daily_budget_bytes)
 
         async def two_tests():

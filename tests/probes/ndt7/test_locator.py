@@ -39,9 +39,9 @@ def test_a_busy_or_dead_server_falls_back_to_the_next_and_the_one_used_is_record
         async with connect(busy_url + spec.DOWNLOAD_PATH, subprotocols=[spec.SUBPROTOCOL]):
             return await run_nearest(servers, "almaty", "Kazakhtelecom", ClientOptions(max_bytes=1_000_000))
 
-    with server_thread(ServerConfig(max_concurrent=1)) as (_, busy_url), server_thread() as (_, good_url):
-        located = asyncio.run(scenario(busy_url, good_url))
+    with server_thread(ServerConfig(max_concurrent=1)) as busy, server_thread() as good:
+        located = asyncio.run(scenario(busy.url, good.url))
     assert located.server.name == "good"
     assert [entry.name for entry, _ in located.refused] == ["dead", "busy"]
     assert "HTTP 503" in located.refused[1][1]
-    assert all(result.server == good_url for result in located.results)
+    assert all(result.server == good.url for result in located.results)

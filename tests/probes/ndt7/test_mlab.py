@@ -17,19 +17,23 @@ from probes.ndt7.client import Ndt7Error
 from probes.ndt7.mlab import PRIVACY_NOTICE, locate, parse_locate, unattended_wait_seconds
 from probes.ndt7.server import ServerConfig
 from tests.helpers.cli import run_cli
-from tests.helpers.ndt7 import server_thread
+from tests.helpers.ndt7 import server_thread, token_keys
 
 
-def locate_answer(base: str) -> dict:
+MACHINE = "mlab1-ala01.mlab-oti.measurement-lab.org"
+
+
+def locate_answer(base: str, down: str = "tok-down", up: str = "tok-up") -> dict:
+    """A Locate v2 answer pointing at `base`, with the per-subtest access tokens given."""
     host = base.split("://", 1)[1]
     return {"results": [{
-        "machine": "mlab1-ala01.mlab-oti.measurement-lab.org",
+        "machine": MACHINE,
         "location": {"city": "Almaty", "country": "KZ"},
         "urls": {
-            f"ws://{spec.DOWNLOAD_PATH}": f"ws://{host}{spec.DOWNLOAD_PATH}?access_token=tok-down",
-            f"ws://{spec.UPLOAD_PATH}": f"ws://{host}{spec.UPLOAD_PATH}?access_token=tok-up",
-            f"wss://{spec.DOWNLOAD_PATH}": f"wss://{host}{spec.DOWNLOAD_PATH}?access_token=tok-down",
-            f"wss://{spec.UPLOAD_PATH}": f"wss://{host}{spec.UPLOAD_PATH}?access_token=tok-up",
+            f"ws://{spec.DOWNLOAD_PATH}": f"ws://{host}{spec.DOWNLOAD_PATH}?access_token={down}",
+            f"ws://{spec.UPLOAD_PATH}": f"ws://{host}{spec.UPLOAD_PATH}?access_token={up}",
+            f"wss://{spec.DOWNLOAD_PATH}": f"wss://{host}{spec.DOWNLOAD_PATH}?access_token={down}",
+            f"wss://{spec.UPLOAD_PATH}": f"wss://{host}{spec.UPLOAD_PATH}?access_token={up}",
         },
     }]}
 
@@ -73,15 +77,18 @@ def test_no_capacity_is_a_busy_error():
     assert caught.value.busy
 
 
-def test_the_cli_tests_on_the_located_machine_with_its_tokens_and_warns_about_privacy():
-    with server_thread(ServerConfig(require_token=True)) as (server, base), \
-            locate_api(locate_answer(base)) as (url, seen):
+def test_the_cli_tests_on_the_located_machine_with_its_tokens_and_warns_about_privacy(tmp_path):
+    keys = token_keys(tmp_path)       # the server verifies the tokens, as M-Lab's do: each fits only its subtest
+    down, _ = keys.signer.issue("mektepnet-test", MACHINE, "download")
+    up, _ = keys.signer.issue("mektepnet-test", MACHINE, "upload")
+    config = ServerConfig(token_public_key=keys.public_key, token_audience=MACHINE)
+    with server_thread(config) as ndt7, locate_api(locate_answer(ndt7.url, down, up)) as (url, seen):
         result = run_cli("ndt7", "test", "--mlab", "--client-name", "mektepnet-test", "--locate-url", url,
                          "--max-bytes", 2_000_000)
         assert result.returncode == 0, result.stderr
         assert "IP address" in result.stdout and PRIVACY_NOTICE[:20] in result.stdout
         assert "client_name=mektepnet-test" in seen[0]
-        assert server.registry.get_sample_value("mektepnet_ndt7_refusals_total", {"reason": "unauthorized"}) is None
+        assert ndt7.server.registry.get_sample_value("mektepnet_ndt7_refusals_total", {"reason": "unauthorized"}) is None
     refused = run_cli("ndt7", "test", "--mlab")
     assert refused.returncode == 2 and "--client-name" in refused.stderr
 

@@ -33,16 +33,16 @@ def test_the_delay_line_holds_the_rate_and_adds_the_delay():
     with NetworkPath(PathSpec(rate_bps=50e6, rtt_seconds=0.0)) as path:
         assert iperf3(path, seconds=4) >= 0.93 * 50e6
     with NetworkPath(PathSpec(rate_bps=20e6, rtt_seconds=0.1)) as path, \
-            server_process(namespace=path.centre, host=path.centre_ip) as url:
-        assert 0.098 <= connect_rtt(path, int(url.rsplit(":", 1)[1])) <= 0.115
+            server_process(namespace=path.centre, host=path.centre_ip) as ndt7:
+        assert 0.098 <= connect_rtt(path, int(ndt7.url.rsplit(":", 1)[1])) <= 0.115
 
 
 def test_ndt7_agrees_with_iperf3_and_sees_the_queue_under_load():
     with NetworkPath(PathSpec(rate_bps=10e6, rtt_seconds=0.05)) as path, \
-            server_process(namespace=path.centre, host=path.centre_ip) as url:
+            server_process(namespace=path.centre, host=path.centre_ip) as ndt7:
         reference_down = iperf3(path, seconds=10)
         reference_up = iperf3(path, seconds=10, reverse=False)
-        records = ndt7_in_school(path, url)
+        records = ndt7_in_school(path, ndt7.url)
     download, upload = records["download"], records["upload"]
     assert download.values["throughput_bps"] == pytest.approx(reference_down, rel=0.03)
     assert upload.values["throughput_bps"] == pytest.approx(reference_up, rel=0.03)
@@ -51,13 +51,13 @@ def test_ndt7_agrees_with_iperf3_and_sees_the_queue_under_load():
     assert download.values["loaded_rtt_seconds"] > download.values["min_rtt_seconds"] + 0.02
     assert download.attributes["stop_reason"] == "stable"
     assert download.values["transferred_bytes"] < 0.6 * 10e6 * 10 / 8          # well under a full 10-s test
-    assert download.target == url
+    assert download.target == ndt7.url
 
 
 def test_loss_in_the_router_shows_as_retransmissions():
     with NetworkPath(PathSpec(rate_bps=20e6, rtt_seconds=0.02, loss_ratio=0.01)) as path, \
-            server_process(namespace=path.centre, host=path.centre_ip) as url:
-        records = ndt7_in_school(path, url, "--full")
+            server_process(namespace=path.centre, host=path.centre_ip) as ndt7:
+        records = ndt7_in_school(path, ndt7.url, "--full")
     assert 0.003 <= records["download"].values["retransmission_ratio"] <= 0.05
     assert 0.003 <= records["upload"].values["retransmission_ratio"] <= 0.05
     assert records["download"].attributes["stop_reason"] == "full duration"

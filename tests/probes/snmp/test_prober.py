@@ -72,11 +72,11 @@ def test_a_router_that_is_not_there_is_a_record_not_a_crash():
 def test_the_router_uplink_reading_beside_a_throughput_test_shows_the_test_crossing_the_link(tmp_path):
     with NetworkPath(PathSpec(rate_bps=RATE_BPS)) as path:
         with snmpd(tmp_path / "snmpd", namespace=path.router, address="198.18.1.1") as agent, \
-                server_process(namespace=path.centre, host=path.centre_ip) as server:
+                server_process(namespace=path.centre, host=path.centre_ip) as ndt7:
             settings = {
                 "collector": "http://127.0.0.1:1", "school_id": "KZ-001", "state_dir": "/nonexistent", "jobs": [],
                 "modules": {
-                    "ndt7": {"servers": [{"name": "centre", "url": server}], "max_bytes_per_subtest": 20_000_000, "adaptive": False},
+                    "ndt7": {"servers": [{"name": "centre", "url": ndt7.url}], "max_bytes_per_subtest": 20_000_000, "adaptive": False},
                     "snmp": {"community": agent.community, "router": f"198.18.1.1:{agent.port}",
                              "uplink": "rc", "contracted_bps": RATE_BPS, "first_interval_seconds": 1}}}
             result = path.in_ns(path.school, sys.executable, "-m", "cli", "probe", "once", "--config",
