@@ -7,7 +7,7 @@ import time
 import pytest
 
 from collectors import enrolment
-from collectors.store import Store
+from collectors.store import DayJudge, Store
 from tests.helpers.records import latency_records
 
 
@@ -103,7 +103,7 @@ def test_day_verdicts_are_kept_per_policy(store_url):
             seen.append((school_id, day, len(records)))
             return "no_data"
 
-        store.roll_up(judge, "ministry")
+        store.roll_up([DayJudge("ministry", judge)])
         assert seen == [("KZ-001", "2026-11-16", 3)]
         assert store.daily_verdicts("ministry") == {("KZ-001", "2026-11-16"): "no_data"}
     finally:
@@ -191,7 +191,7 @@ def test_grafana_views_give_per_test_series_and_day_compliance_by_region(store_u
         store.sync_schools(small_registry)                                    # again: replaced, not doubled
         store.insert(_at(latency_records(school.school_id, "p-1", 3), datetime(2026, 11, 16, 5, tzinfo=timezone.utc)),
                      [False] * 3)
-        store.roll_up(lambda *_: "below", "ministry")
+        store.roll_up([DayJudge("ministry", lambda *_: "below")])
         series = store._read("SELECT school_id, region, kind, value FROM measurement_series ORDER BY time")
         assert [row[:3] for row in series] == [(school.school_id, school.region, "latency")] * 3
         assert [row[3] for row in series] == pytest.approx([0.02, 0.0201, 0.0202])
