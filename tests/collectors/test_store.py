@@ -235,3 +235,37 @@ def test_acknowledgements_are_exact_when_processes_store_the_same_records_at_onc
         assert store.insert(records[:2] + records[:1], [False] * 3) == [False, False, False]
     finally:
         store.close()
+
+
+def test_only_inserted_records_move_latest_and_the_days_to_roll_up(store_url):
+    from datetime import datetime, timezone
+
+    store = Store(store_url)
+    try:
+        monday = datetime(2026, 11, 16, 5, tzinfo=timezone.utc)
+        [record] = _at(latency_records("KZ-001", "p-1", 1), monday)
+        assert store.insert([record], [False]) == [True]
+        assert store.roll_up() == 1
+        newer = record.model_copy(update={"end": record.end.replace(hour=6), "values": {"rtt_median_seconds": 0.9}})
+        elsewhere = record.model_copy(update={"school_id": "KZ-002", "probe_id": "p-2"})
+        assert store.insert([newer, elsewhere], [False, False]) == [False, False]
+        assert store.latest() == {("KZ-001", "latency"): record}
+        assert store.roll_up() == 0                                          # no day was marked
+    finally:
+        store.close()
+
+
+def test_the_first_copy_of_an_id_in_one_call_is_the_one_stored(store_url):
+    from datetime import datetime, timezone
+
+    store = Store(store_url)
+    try:
+        [record] = _at(latency_records("KZ-001", "p-1", 1), datetime(2026, 11, 16, 5, tzinfo=timezone.utc))
+        later = record.model_copy(update={"end": datetime(2026, 11, 18, 5, tzinfo=timezone.utc),
+                                          "values": {"rtt_median_seconds": 0.7}})
+        assert store.insert([record, later], [False, False]) == [True, False]
+        assert store.trusted_between(0, later.end.timestamp() + 1) == [record]
+        assert store.latest() == {("KZ-001", "latency"): record}
+        assert store.roll_up() == 1 and list(store.daily("KZ-001")) == [("2026-11-16", "latency")]
+    finally:
+        store.close()
