@@ -16,10 +16,10 @@ from collectors.store.credentials import Credentials, ProbeRecord
 from collectors.store.frames import Frames
 from collectors.store.measurements import (MAX_TRUSTED_OFFSET_SECONDS, PRIMARY_VALUES, Measurements, local_day,
                                            primary_value)
-from collectors.store.rollups import DayJudge, Judge, RollUps
+from collectors.store.rollups import DayJudge, RollUps
 from collectors.store.schema import MIGRATIONS, STORE_TABLES, migrate
 
-__all__ = ["MAX_TRUSTED_OFFSET_SECONDS", "MIGRATIONS", "PRIMARY_VALUES", "STORE_TABLES", "DayJudge", "Judge",
+__all__ = ["MAX_TRUSTED_OFFSET_SECONDS", "MIGRATIONS", "PRIMARY_VALUES", "STORE_TABLES", "DayJudge",
            "ProbeRecord", "Store", "is_postgresql", "local_day", "primary_value"]
 
 
