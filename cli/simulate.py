@@ -25,6 +25,8 @@ def fleet(
     via_api: str = typer.Option(None, "--via-api", help="Collector URL: upload as concurrent probes instead of "
                                 "writing the store directly (the store is used only to issue enrolment codes)."),
     concurrency: int = typer.Option(64, "--concurrency", help="Probes uploading at once (with --via-api)."),
+    policy: str = typer.Option("ministry", "--policy", help="The norms the days are judged by, as the collector "
+                               "would (a shipped policy name or a policy file; without --via-api)."),
 ) -> None:
     """Generate measurement history for every school of a registry and put it into the centre.
 
@@ -35,6 +37,7 @@ def fleet(
     from collectors.fleet_upload import into_store, via_api as upload_via_api
     from collectors.simulator import LEAN, FleetSimulator
     from collectors.store import Store
+    from core.norms import load_policy
     from core.registry import load_registry
     from core.schedule import Schedule, records_per_school_day
     from core.school_calendar import SchoolCalendar
@@ -45,6 +48,7 @@ def fleet(
         raise CoreError.one("command line", "--concurrency", concurrency, "must be at least 1")
     start = parse_day(first, "--first") or date.today() - timedelta(days=days)
     schools = load_registry(registry)
+    policies = [load_policy(policy)]
     schedule = LEAN if lean else Schedule()
     simulator = FleetSimulator(schools, SchoolCalendar.load(), seed, schedule)
     expected = int(len(schools) * days * sum(records_per_school_day(9 * 3600, schedule).values()) * 5 / 7)
@@ -60,7 +64,7 @@ def fleet(
         else:
             store = Store(db)
             try:
-                written = into_store(simulator, store, start, days, on_progress=advance)
+                written = into_store(simulator, store, start, days, policies, on_progress=advance)
             finally:
                 store.close()
         progress.update(task, total=progress.tasks[0].completed)       # the estimate was a guess; this is done

@@ -11,16 +11,20 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from collectors import enrolment
+from collectors.exporter import Verdicts
 from collectors.ingest import quarantined
+from collectors.maintenance import day_judge, roll_up_all
 from collectors.simulator import FleetSimulator
 from collectors.store import Store
 from core.batch import MAX_BATCH_RECORDS
 from core.measurement import Measurement
+from core.norms import Policy
+from core.statistics import nearest_rank
 from probes.http1 import TRANSPORT_ERRORS, json_request, request
 from probes.uploader import retry_after_seconds
 
@@ -37,14 +41,17 @@ class UploadReport:
     seconds: float = 0.0
 
     def percentile(self, share: float) -> float:
-        """A percentile of the acknowledgement latencies (nearest rank)."""
-        ordered = sorted(self.latencies)
-        return ordered[max(0, int(share * len(ordered) + 0.999999) - 1)] if ordered else 0.0
+        """A percentile (`share` 0-1, nearest rank) of the acknowledgement latencies in seconds; 0 for none."""
+        return nearest_rank(sorted(self.latencies), share) if self.latencies else 0.0
 
 
-def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, max_clock_offset: float = 120.0,
-               on_progress: Progress = lambda n: None, chunk: int = 5000) -> int:
-    """Write the history straight into `store` (then roll it up); returns the records written."""
+def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, policies: Sequence[Policy],
+               max_clock_offset: float = 120.0, on_progress: Progress = lambda n: None, chunk: int = 5000) -> int:
+    """Write the history straight into `store`, then roll it up and judge its days against `policies` the way
+    the live collector does (the registry in `schools`, a verdict per policy per school-day); returns the
+    records written."""
+    store.sync_schools(simulator.registry)
+    judges = [day_judge(Verdicts(store, simulator.registry, policy, simulator.calendar)) for policy in policies]
     written, pending = 0, []
     for records in simulator.days(first, days):
         pending += records
@@ -55,12 +62,12 @@ def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, 
     if pending:
         written += _insert(store, pending, max_clock_offset)
         on_progress(len(pending))
-    while store.roll_up():
-        pass
+    roll_up_all(store, judges)
     return written
 
 
 def _insert(store: Store, records: list[Measurement], max_clock_offset: float) -> int:
+    """Store records, quarantined as ingest would; returns how many were new."""
     return sum(store.insert(records, [quarantined(m, max_clock_offset) for m in records]))
 
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import uvicorn
 
 from collectors.api import Fleet, IngestSettings, create_app
-from collectors.exporter import VERDICT_KINDS, Verdicts
+from collectors.exporter import Verdicts
 from collectors.ingest import IngestPool
-from collectors.maintenance import Maintenance
+from collectors.maintenance import Maintenance, day_judge
 from collectors.snmp_loop import SnmpLoop
 from collectors.store import Store
 from core.norms import load_policy
@@ -92,9 +92,7 @@ async def serve(config: CollectorConfig, announce: Callable[[str], None] = print
             fleet.verdicts.start()
             cleanup.callback(fleet.verdicts.stop)
         maintenance = Maintenance(store, config.ingest.raw_retention_months,
-                                  fleet.verdicts.judge if fleet else None,
-                                  fleet.verdicts.policy.name if fleet else "", config.maintenance_every_seconds,
-                                  VERDICT_KINDS)
+                                  [day_judge(fleet.verdicts)] if fleet else [], config.maintenance_every_seconds)
         maintenance.start()
         cleanup.callback(maintenance.stop)
         pool = None

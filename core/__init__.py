@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "load_policy": "core.norms",
     "load_registry": "core.registry",
     "metric": "core.metrics",
+    "nearest_rank": "core.statistics",
     "open_batch": "core.batch",
     "read_measurements": "core.measurement",
     "records_per_school_day": "core.schedule",

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.measurement import Kind, Measurement
+from core.statistics import nearest_rank
 from probes.config import IcmpModule, Module
 from probes.context import ProbeContext
 from probes.resolve import resolve_ipv4
@@ -62,7 +63,7 @@ def train_statistics(rtts: Rtts) -> dict[str, float]:
         values |= {
             "rtt_min_seconds": ordered[0],
             "rtt_median_seconds": statistics.median(ordered),
-            "rtt_p95_seconds": ordered[max(0, -(-95 * len(ordered) // 100) - 1)],
+            "rtt_p95_seconds": nearest_rank(ordered, 0.95),
         }
     if len(received) > 1:
         values["jitter_seconds"] = statistics.fmean(abs(b - a) for a, b in zip(received, received[1:]))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import statistics
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 
-from collectors.fleet_upload import via_api
+from collectors.fleet_upload import into_store, via_api
 from collectors.server import CollectorConfig
-from collectors.simulator import FleetSimulator, Troubles
+from collectors.simulator import LEAN, FleetSimulator, Troubles
 from collectors.store import Store
 from core.measurement import Kind
+from core.norms import load_policy
 from core.synthetic import generate_registry
+from core.verdict import Period
 from tests.helpers.cli import run_cli
 from tests.helpers.collector import collector_thread
 
@@ -75,6 +78,7 @@ def test_the_command_writes_a_store_and_rolls_it_up(tmp_path):
         assert store.count() == written > 0
         school_id, _ = next(iter(store.latest()))
         assert store.daily(school_id)                                  # roll-ups were made
+        assert store.daily_verdicts("ministry") and len(store.school_table()) == 8        # and days judged
     finally:
         store.close()
     refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 0, "--db", tmp_path / "x.sqlite3")
@@ -97,5 +101,29 @@ def test_through_the_api_every_record_is_acknowledged_once(tmp_path, calendar):
     store = Store(db)
     try:
         assert store.count() == generated
+    finally:
+        store.close()
+
+
+def test_a_simulated_week_is_judged_like_a_live_one_for_every_school_day_and_policy(store_url, calendar):
+    registry = generate_registry(30, seed=11)
+    simulator = FleetSimulator(registry, calendar, seed=2, schedule=LEAN, troubles=Troubles(silent=0.0, outage_day=0.0))
+    policies = [load_policy("ministry"), load_policy("giga-2030")]
+    store = Store(store_url)
+    try:
+        assert into_store(simulator, store, WEEK, 7, policies) > 30 * 7
+        school_days = {(school.school_id, (WEEK + timedelta(days=offset)).isoformat()) for school in registry
+                       for offset in range(7) if calendar.is_school_day(WEEK + timedelta(days=offset), school.week_days)}
+        assert len(school_days) >= 30 * 5
+        for policy in policies:
+            verdicts = store.daily_verdicts(policy.name)
+            assert school_days <= set(verdicts)
+            on_school_days = Counter(verdicts[key] for key in school_days)
+            assert on_school_days["meets"] + on_school_days["below"] > len(school_days) / 2, on_school_days
+        assert list(store.school_table()["school_id"]) == sorted(school.school_id for school in registry)
+        compliance = store._read("SELECT count(*), count(region) FROM daily_compliance")[0]
+        assert compliance[0] == compliance[1] == sum(len(store.daily_verdicts(p.name)) for p in policies)
+        assert len(store.day_verdicts("ministry", Period(WEEK, WEEK + timedelta(days=6)))) == len(
+            store.daily_verdicts("ministry"))
     finally:
         store.close()

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from collectors import enrolment
-from collectors.store import Store
+from collectors.store import DayJudge, Store
 from tests.helpers.records import latency_records
 
 
@@ -103,7 +103,7 @@ def test_day_verdicts_are_kept_per_policy(store_url):
             seen.append((school_id, day, len(records)))
             return "no_data"
 
-        store.roll_up(judge, "ministry")
+        store.roll_up([DayJudge("ministry", judge)])
         assert seen == [("KZ-001", "2026-11-16", 3)]
         assert store.daily_verdicts("ministry") == {("KZ-001", "2026-11-16"): "no_data"}
     finally:
@@ -191,7 +191,7 @@ def test_grafana_views_give_per_test_series_and_day_compliance_by_region(store_u
         store.sync_schools(small_registry)                                    # again: replaced, not doubled
         store.insert(_at(latency_records(school.school_id, "p-1", 3), datetime(2026, 11, 16, 5, tzinfo=timezone.utc)),
                      [False] * 3)
-        store.roll_up(lambda *_: "below", "ministry")
+        store.roll_up([DayJudge("ministry", lambda *_: "below")])
         series = store._read("SELECT school_id, region, kind, value FROM measurement_series ORDER BY time")
         assert [row[:3] for row in series] == [(school.school_id, school.region, "latency")] * 3
         assert [row[3] for row in series] == pytest.approx([0.02, 0.0201, 0.0202])
@@ -233,5 +233,39 @@ def test_acknowledgements_are_exact_when_processes_store_the_same_records_at_onc
     try:
         assert store.count() == 300
         assert store.insert(records[:2] + records[:1], [False] * 3) == [False, False, False]
+    finally:
+        store.close()
+
+
+def test_only_inserted_records_move_latest_and_the_days_to_roll_up(store_url):
+    from datetime import datetime, timezone
+
+    store = Store(store_url)
+    try:
+        monday = datetime(2026, 11, 16, 5, tzinfo=timezone.utc)
+        [record] = _at(latency_records("KZ-001", "p-1", 1), monday)
+        assert store.insert([record], [False]) == [True]
+        assert store.roll_up() == 1
+        newer = record.model_copy(update={"end": record.end.replace(hour=6), "values": {"rtt_median_seconds": 0.9}})
+        elsewhere = record.model_copy(update={"school_id": "KZ-002", "probe_id": "p-2"})
+        assert store.insert([newer, elsewhere], [False, False]) == [False, False]
+        assert store.latest() == {("KZ-001", "latency"): record}
+        assert store.roll_up() == 0                                          # no day was marked
+    finally:
+        store.close()
+
+
+def test_the_first_copy_of_an_id_in_one_call_is_the_one_stored(store_url):
+    from datetime import datetime, timezone
+
+    store = Store(store_url)
+    try:
+        [record] = _at(latency_records("KZ-001", "p-1", 1), datetime(2026, 11, 16, 5, tzinfo=timezone.utc))
+        later = record.model_copy(update={"end": datetime(2026, 11, 18, 5, tzinfo=timezone.utc),
+                                          "values": {"rtt_median_seconds": 0.7}})
+        assert store.insert([record, later], [False, False]) == [True, False]
+        assert store.trusted_between(0, later.end.timestamp() + 1) == [record]
+        assert store.latest() == {("KZ-001", "latency"): record}
+        assert store.roll_up() == 1 and list(store.daily("KZ-001")) == [("2026-11-16", "latency")]
     finally:
         store.close()

@@ -1,0 +1,108 @@
+"""The store's connections to SQLite or PostgreSQL: `?` placeholders on both, one writer at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def is_postgresql(url: str | Path) -> bool:
+    """True for a PostgreSQL URL, False for a SQLite file path."""
+    return str(url).startswith(("postgresql://", "postgres://"))
+
+
+class Connection:
+    """One database connection in autocommit mode, with `?` placeholders on both engines."""
+
+    def __init__(self, url: str | Path):
+        self.postgresql = is_postgresql(url)
+        if self.postgresql:
+            import psycopg
+
+            self._db = psycopg.connect(str(url), autocommit=True)
+        else:
+            self._db = sqlite3.connect(str(url), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            # 64 MiB of page cache (the default is 2 MiB): a national store's indexes are hundreds of MiB,
+            # and every insert touches three of them at random places.
+            self._db.execute("PRAGMA cache_size=-65536")
+
+    def execute(self, sql: str, params: Sequence = ()):
+        """Run one statement; returns the cursor (rowcount, fetchone, fetchall)."""
+        if self.postgresql:
+            return self._db.execute(sql.replace("?", "%s"), params)
+        return self._db.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
+        """Run one statement for many rows (nothing for none)."""
+        if not rows:
+            return
+        if self.postgresql:
+            with self._db.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), rows)
+        else:
+            self._db.executemany(sql, rows)
+
+    def script(self, sql: str) -> None:
+        """Run several statements in one transaction."""
+        if self.postgresql:
+            self._db.execute(f"BEGIN; {sql}; COMMIT;")
+        else:
+            self._db.executescript(f"BEGIN; {sql}; COMMIT;")
+
+    def begin(self) -> None:
+        """Open a write transaction (SQLite takes its write lock at once)."""
+        self._db.execute("BEGIN" if self.postgresql else "BEGIN IMMEDIATE")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction: committed if the block ends normally, rolled back if it raises."""
+        self.begin()
+        try:
+            yield
+            self.execute("COMMIT")
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+
+class Connections:
+    """A writing connection (one write at a time, `_lock`) and a reading one, so that reads never wait
+    behind a write's fsync (WAL on SQLite, MVCC on PostgreSQL). Base of every part of the store."""
+
+    def __init__(self, url: str | Path):
+        self.url = str(url)
+        self._db = Connection(url)
+        self._lock = threading.Lock()
+        self._reader = Connection(url)
+        self._read_lock = threading.Lock()
+
+    @property
+    def postgresql(self) -> bool:
+        """True when the store is on PostgreSQL."""
+        return self._db.postgresql
+
+    def _read(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """Rows of a query on the read connection."""
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """The writing connection inside one transaction, held by this thread alone."""
+        with self._lock, self._db.transaction():
+            yield self._db
+
+    def close(self) -> None:
+        """Close both connections."""
+        self._db.close()
+        self._reader.close()
