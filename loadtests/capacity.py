@@ -81,7 +81,8 @@ def generator_fleet(peak_rps_by_kind: Mapping[Kind | str, float], students_in_se
         try:
             per_cpu = capacity.requests_per_cpu_second[Kind(kind)]
         except ValueError:
-            raise CoreError.one("capacity plan", "kind", kind, f"known kinds: {', '.join(k.value for k in Kind)}") from None
+            known = ", ".join(k.value for k in Kind)
+            raise CoreError.one("capacity plan", "kind", kind, f"known kinds: {known}") from None
         if rate < 0:
             raise CoreError.one("capacity plan", f"requests_per_second.{Kind(kind).value}", rate, "must be 0 or more")
         request_cpu += rate / per_cpu

@@ -49,8 +49,8 @@ class Slo(BaseModel):
         return all(quantile_seconds[q] <= bound for q, bound in self.latency_bounds().items())
 
     def __str__(self) -> str:
-        parts = [f"{name}<{seconds * 1000:g}ms" for name, seconds in
-                 (("p50", self.p50_seconds), ("p95", self.p95_seconds), ("p99", self.p99_seconds)) if seconds is not None]
+        latencies = (("p50", self.p50_seconds), ("p95", self.p95_seconds), ("p99", self.p99_seconds))
+        parts = [f"{name}<{seconds * 1000:g}ms" for name, seconds in latencies if seconds is not None]
         if self.error_ratio is not None:
             parts.append(f"errors<{self.error_ratio * 100:g}%")
         return ",".join(parts)
@@ -85,7 +85,8 @@ def parse_slo(text: str, option: str = "--slo") -> Slo:
 def _latency_seconds(value: str, clause: str, option: str) -> float:
     match = LATENCY.match(value)
     if not match:
-        raise CoreError.one("command line", option, clause.strip(), "a latency bound is a time with its unit, e.g. 800ms or 1.5s")
+        raise CoreError.one("command line", option, clause.strip(),
+                            "a latency bound is a time with its unit, e.g. 800ms or 1.5s")
     seconds = float(match.group(1)) * (0.001 if match.group(2) == "ms" else 1.0)
     if not 0 < seconds <= MAX_LATENCY_SECONDS:
         raise CoreError.one("command line", option, clause.strip(),
@@ -99,7 +100,9 @@ def _ratio(value: str, clause: str, option: str) -> float:
     elif match := RATIO.match(value):
         ratio = float(match.group(1))
     else:
-        raise CoreError.one("command line", option, clause.strip(), "an error bound is a percentage (1%) or a ratio (0.01)")
+        raise CoreError.one("command line", option, clause.strip(),
+                            "an error bound is a percentage (1%) or a ratio (0.01)")
     if not 0 < ratio <= 1:
-        raise CoreError.one("command line", option, clause.strip(), "an error bound must be above 0 % and at most 100 %")
+        raise CoreError.one("command line", option, clause.strip(),
+                            "an error bound must be above 0 % and at most 100 %")
     return ratio

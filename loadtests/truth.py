@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import CoreError
-from loadtests.journeys import journeys
+from loadtests.journeys import journeys, requests_per_student_second
 from loadtests.profile import Endpoint, Platform, Profile
 from loadtests.slo import Slo
 
@@ -104,9 +104,10 @@ def mmck(arrival_rps: float, workers: int, queue: int, mean_service_seconds: flo
     offered = arrival_rps * mean_service_seconds
     states = np.arange(workers + queue + 1)
     # log of the unnormalised state probabilities: offered^n / n! up to c, then a geometric tail of ratio offered / c
-    log_p = np.where(states <= workers,
-                     states * math.log(offered) - np.array([math.lgamma(n + 1) for n in states]),
-                     workers * math.log(offered) - math.lgamma(workers + 1) + (states - workers) * math.log(offered / workers))
+    log_factorials = np.array([math.lgamma(n + 1) for n in range(workers + 1)])
+    log_full = workers * math.log(offered) - log_factorials[-1]
+    log_p = np.where(states <= workers, states * math.log(offered) - log_factorials[np.minimum(states, workers)],
+                     log_full + (states - workers) * math.log(offered / workers))
     p = np.exp(log_p - log_p.max())
     p /= p.sum()
     blocking = float(p[-1])
@@ -142,7 +143,7 @@ class Truth:
         normals = rng.standard_normal(requests)
         self.counted = np.arange(requests) >= int(requests * WARM_UP_SHARE)
         self.masks = {name: chosen == index for index, name in enumerate(self.shares)}
-        self.services = {name: np.exp(math.log(q.median_seconds) + q.sigma * normals[self.masks[name]]) + q.extra_seconds
+        self.services = {name: q.median_seconds * np.exp(q.sigma * normals[self.masks[name]]) + q.extra_seconds
                          for name, q in self.queues.items()}
 
     def saturation_rps(self) -> float:
@@ -180,6 +181,7 @@ class TrueReadiness:
     broken_at_rps: float              # and is broken here: the bracket's top
     tolerance: float
     sessions_per_second: float
+    students_in_session: float        # Little's law: students whose journeys send that rate
     at_readiness: Point | None
     seed: int
     requests: int
@@ -198,7 +200,7 @@ def true_readiness(profile: Profile, platform: str, slo: Slo, seed: int = 1, req
     while not met_low.meets(slo):
         high, low = low, low / 2
         if low < saturation * 1e-3:
-            return TrueReadiness(platform, str(slo), 0.0, high, tolerance, 0.0, None, seed, requests)
+            return TrueReadiness(platform, str(slo), 0.0, high, tolerance, 0.0, 0.0, None, seed, requests)
         met_low = truth.at(low)
     point = truth.at(high)
     while point.meets(slo):
@@ -215,4 +217,5 @@ def true_readiness(profile: Profile, platform: str, slo: Slo, seed: int = 1, req
         else:
             high = middle
     per_session = requests_per_session(declared, quarter_end)
-    return TrueReadiness(platform, str(slo), low, high, tolerance, low / per_session, met_low, seed, requests)
+    students = low / requests_per_student_second(declared, quarter_end)
+    return TrueReadiness(platform, str(slo), low, high, tolerance, low / per_session, students, met_low, seed, requests)

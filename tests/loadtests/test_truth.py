@@ -5,6 +5,7 @@ import pytest
 
 from core.errors import CoreError
 from loadtests.capacity import load_generator_capacity
+from loadtests.journeys import requests_per_student_second
 from loadtests.profile import Profile, load_profile
 from loadtests.slo import parse_slo
 from loadtests.truth import Truth, endpoint_shares, mmck, queue_of, requests_per_session, serve, true_readiness
@@ -94,6 +95,11 @@ def test_the_readiness_is_a_bracket_within_the_tolerance_with_the_slo_held_below
         assert readiness.requests_per_second < truth.saturation_rps()
         per_session = requests_per_session(profile.platforms[platform])
         assert readiness.sessions_per_second == pytest.approx(readiness.requests_per_second / per_session)
+        students = readiness.requests_per_second / requests_per_student_second(profile.platforms[platform])
+        assert readiness.students_in_session == pytest.approx(students)
+    api = true_readiness(profile, "api", parse_slo(CAPACITIES["api"]), requests=50_000)
+    # one request per session, one session per think time (1 s) per student: requests/s = sessions/s = students
+    assert api.requests_per_second == api.sessions_per_second == pytest.approx(api.students_in_session)
 
 
 def test_every_declared_capacity_is_ready_at_or_below_30_percent_of_the_rig_ceiling():
