@@ -74,7 +74,8 @@ def requests_per_session(platform: Platform, quarter_end: bool = False) -> float
     return sum(j.weight * len(j.steps) for j in chosen) / sum(j.weight for j in chosen)
 
 
-def serve(arrival_seconds: np.ndarray, service_seconds: np.ndarray, workers: int, queue: int) -> np.ndarray:
+def queue_latencies(arrival_seconds: np.ndarray, service_seconds: np.ndarray, workers: int,
+                    queue: int) -> np.ndarray:
     """Latency (s) of each arrival at a first-come-first-served c-worker queue with `queue` places; NaN if refused."""
     free = [0.0] * workers              # a heap: when each worker is next free
     starts: list[float] = []            # start of every accepted request; never decreasing under FCFS
@@ -157,7 +158,7 @@ class Truth:
         endpoints = {}
         for name, queue in self.queues.items():
             mask = self.masks[name]
-            latency[mask] = serve(arrivals[mask], self.services[name], queue.workers, queue.queue)
+            latency[mask] = queue_latencies(arrivals[mask], self.services[name], queue.workers, queue.queue)
             endpoints[name] = _summary(latency[mask & self.counted])
         quantiles, refused = _summary(latency[self.counted])
         return Point(arrival_rps, quantiles, refused, endpoints)

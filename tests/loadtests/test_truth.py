@@ -8,7 +8,8 @@ from loadtests.capacity import load_generator_capacity
 from loadtests.journeys import requests_per_student_second
 from loadtests.profile import Profile, load_profile
 from loadtests.slo import parse_slo
-from loadtests.truth import Truth, endpoint_shares, mmck, queue_of, requests_per_session, serve, true_readiness
+from loadtests.truth import (Truth, endpoint_shares, mmck, queue_latencies, queue_of, requests_per_session,
+                             true_readiness)
 from tests.helpers.cli import FIXTURES
 
 READINESS = FIXTURES / "loadtests" / "readiness.yaml"
@@ -27,7 +28,7 @@ def test_the_simulation_of_an_exponential_service_matches_the_m_m_c_k_formulas(w
     rng = np.random.default_rng(11)
     mean_service = load * workers
     arrivals = np.cumsum(rng.exponential(1.0, 300_000))
-    latency = serve(arrivals, rng.exponential(mean_service, len(arrivals)), workers, queue)[30_000:]
+    latency = queue_latencies(arrivals, rng.exponential(mean_service, len(arrivals)), workers, queue)[30_000:]
     blocking, mean_latency = mmck(1.0, workers, queue, mean_service)
     refused = np.isnan(latency).astype(float)
     assert blocking > 0.005 and abs(refused.mean() - blocking) <= 4 * _batch_error(refused)
@@ -58,7 +59,7 @@ def test_an_endpoint_platform_without_a_queue_refuses_as_erlang_b_whatever_its_s
     assert truth.shares == {"request": 1.0}
     rate = 0.9 * truth.saturation_rps()
     blocking, _ = mmck(rate, 6, 0, queue_of(profile.platforms["api"].endpoints["request"]).mean_service_seconds)
-    latency = serve(truth.unit_arrivals / rate, truth.services["request"], 6, 0)[truth.counted]
+    latency = queue_latencies(truth.unit_arrivals / rate, truth.services["request"], 6, 0)[truth.counted]
     refused = np.isnan(latency).astype(float)
     assert truth.at(rate).refused_ratio == pytest.approx(refused.mean())
     assert abs(refused.mean() - blocking) <= 4 * _batch_error(refused)
