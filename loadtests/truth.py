@@ -165,9 +165,9 @@ class Truth:
 
 
 def _summary(latency: np.ndarray) -> tuple[dict[float, float], float]:
-    answered = latency[~np.isnan(latency)]
     if not len(latency):
         return {q: 0.0 for q in QUANTILES}, 0.0
+    answered = latency[~np.isnan(latency)]
     quantiles = np.quantile(answered, QUANTILES) if len(answered) else np.full(len(QUANTILES), math.inf)
     return dict(zip(QUANTILES, map(float, quantiles))), 1 - len(answered) / len(latency)
 

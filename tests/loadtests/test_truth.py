@@ -135,3 +135,16 @@ def test_the_mix_splits_a_platform_s_requests_as_its_journeys_do():
     kundelik = endpoint_shares(profile.platforms["kundelik"])
     assert sum(kundelik.values()) == pytest.approx(1.0) and "final_marks" not in kundelik
     assert set(endpoint_shares(profile.platforms["kundelik"], quarter_end=True)) >= {"final_marks"}
+
+
+def test_each_endpoint_is_reported_and_the_declared_bottleneck_is_the_one_that_refuses():
+    profile = load_profile(READINESS)
+    readiness = true_readiness(profile, "kundelik", parse_slo(CAPACITIES["kundelik"]), requests=100_000)
+    endpoints = readiness.at_readiness.endpoints
+    assert set(endpoints) == set(endpoint_shares(profile.platforms["kundelik"]))
+    login_refused = endpoints["login"][1]
+    # four login workers and eight places: the platform's refusals are the logins' (a fifth of its requests)
+    assert login_refused == pytest.approx(readiness.at_readiness.refused_ratio / endpoint_shares(
+        profile.platforms["kundelik"])["login"], rel=0.1)
+    assert all(refused < login_refused for name, (_, refused) in endpoints.items() if name != "login")
+    assert endpoints["login"][0][0.95] > endpoints["context"][0][0.95]
