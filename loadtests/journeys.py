@@ -90,6 +90,10 @@ def _tutor() -> tuple[Journey, ...]:
                  for turns in (2, 4, 8))
 
 
+def _endpoint() -> tuple[Journey, ...]:
+    return (Journey("client", "one request", 1.0, _steps(("request", Pause.END))),)
+
+
 def journeys(kind: Kind, quarter_end: bool = False) -> tuple[Journey, ...]:
     """The journeys of a kind of platform, weighted; `quarter_end` shifts the e-diary to teachers' grade entry."""
     if kind is Kind.EDIARY:
@@ -98,6 +102,8 @@ def journeys(kind: Kind, quarter_end: bool = False) -> tuple[Journey, ...]:
         return _video()
     if kind is Kind.TESTING:
         return _testing()
+    if kind is Kind.ENDPOINT:
+        return _endpoint()
     return _tutor()
 
 

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     VIDEO = "video"
     TESTING = "testing"
     TUTOR = "tutor"
+    ENDPOINT = "endpoint"  # one request per session on one endpoint: the readiness of a single API
 
 
 # The endpoints each kind's journeys use (loadtests/journeys.py); a profile must define every one.
@@ -41,6 +42,7 @@ REQUIRED_ENDPOINTS: dict[Kind, frozenset[str]] = {
     Kind.VIDEO: frozenset({"login", "catalogue", "lesson", "manifest", "segment"}),
     Kind.TESTING: frozenset({"login", "start", "question", "answer", "finish"}),
     Kind.TUTOR: frozenset({"login", "chat"}),
+    Kind.ENDPOINT: frozenset({"request"}),
 }
 
 
