@@ -84,7 +84,7 @@ def test_a_verdict_is_never_shown_by_colour_alone(exported):
     worded = set()
     for board in exported.values():
         for panel in board["panels"]:
-            for mapping in panel["fieldConfig"]["defaults"].get("mappings", []):
+            for mapping in panel.get("fieldConfig", {}).get("defaults", {}).get("mappings", []):
                 for result in mapping["options"].values():
                     assert result["text"][0] in "✔✘", panel["title"]       # a word and a symbol with the colour
                     worded.add(panel["title"])
