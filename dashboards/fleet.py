@@ -22,7 +22,7 @@ def build(policy: Policy, settings: AlertSettings = AlertSettings()):
     for title, description, expr in (
             ("Schools heard from", "Schools with a result in the last 6 hours.",
              f"count((time() - max by (school_id) (mektepnet_school_last_measurement_timestamp_seconds)) < 21600 "
-             f"and on (school_id) {IN_REGION})"),
+             f"and on (school_id) {IN_REGION}) or vector(0)"),
             ("Silent in school hours", f"Schools silent for {settings.silent_session_seconds / 3600:g} school "
              "hours or more (nights and holidays do not count).", f"count(({silent}) and on (school_id) {IN_REGION}) or vector(0)"),
             ("Devices not answering SNMP", "Polled routers and operator nodes silent in the last sweep.",
