@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import bargauge, dashboard, histogram, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueTextMode, GraphDrawStyle
-from grafana_foundation_sdk.models.dashboard import (DataSourceRef, FieldColor, FieldColorModeId,
+from grafana_foundation_sdk.models.dashboard import (DataSourceRef, FieldColorModeId,
                                                      FieldColorSeriesByMode, ThresholdsMode, ValueMap,
                                                      ValueMappingResult, VariableRefresh, VariableSort)
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
@@ -81,11 +81,6 @@ def _step(value: float | None, color: str):
 def by_value_colours() -> dashboard.FieldColor:
     """A continuous blue-to-yellow scale by value, readable without red-green vision."""
     return dashboard.FieldColor().mode(FieldColorModeId.CONTINUOUS_YL_BL).series_by(FieldColorSeriesByMode.LAST)
-
-
-def fixed(color: str) -> FieldColor:
-    """One fixed colour."""
-    return FieldColor(mode=FieldColorModeId.FIXED, fixed_color=color)
 
 
 def stat_panel(title: str, description: str, *targets, unit: str = "none") -> stat.Panel:
