@@ -39,12 +39,17 @@ class MetricSpec:
         return value / BITS_PER_BYTE if self.from_bits else value
 
 
-SCHOOL_INFO_LABELS = ("school_id", "region", "district", "locality", "category", "isp")
+SCHOOL_INFO_LABELS = ("school_id", "name", "region", "district", "locality", "category", "isp", "latitude",
+                      "longitude")
 
 _G, _C, _H = MetricType.GAUGE, MetricType.COUNTER, MetricType.HISTOGRAM
 CATALOGUE: tuple[MetricSpec, ...] = (
     MetricSpec("mektepnet_school_info", _G, SCHOOL_INFO_LABELS,
-               "Descriptive labels of a school; always 1. Join on school_id."),
+               "Descriptive labels of a school (latitude and longitude in degrees); always 1. Join on school_id."),
+    MetricSpec("mektepnet_school_students", _G, ("school_id",),
+               "Students enrolled in the school, from the registry."),
+    MetricSpec("mektepnet_school_busiest_shift_students", _G, ("school_id",),
+               "Students of the school's busiest shift (they share the link at once), from the registry."),
     MetricSpec("mektepnet_school_contracted_bytes_per_second", _G, ("school_id",),
                "Contracted bandwidth of the school's link, from the registry.", from_bits=True),
     MetricSpec("mektepnet_school_download_bytes_per_second", _G, ("school_id",),
@@ -52,7 +57,9 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     MetricSpec("mektepnet_school_upload_bytes_per_second", _G, ("school_id",),
                "Latest upload throughput (ndt7 goodput) measured at the school.", from_bits=True),
     MetricSpec("mektepnet_school_rtt_seconds", _G, ("school_id",),
-               "Latest median round-trip time of a latency train."),
+               "Latest median round-trip time of a latency train (idle link)."),
+    MetricSpec("mektepnet_school_loaded_rtt_seconds", _G, ("school_id",),
+               "Latest median RTT sampled while a download ran: latency under load, beside the idle RTT."),
     MetricSpec("mektepnet_school_jitter_seconds", _G, ("school_id",),
                "Latest jitter: mean absolute difference of consecutive RTTs of a latency train."),
     MetricSpec("mektepnet_school_loss_ratio", _G, ("school_id",),
@@ -63,6 +70,13 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Verdict of the active norms policy: 1 meets, 0 below; absent when there is no data."),
     MetricSpec("mektepnet_school_in_session", _G, ("school_id",),
                "1 while the school is in session (a shift on a school day, Asia/Almaty), else 0."),
+    MetricSpec("mektepnet_school_session_silence_seconds", _G, ("school_id",),
+               "Session time (shifts on school days, Asia/Almaty) since the school's latest measurement, "
+               "counted back at most 14 days; nights, weekends and holidays do not count."),
+    MetricSpec("mektepnet_school_platform_up", _G, ("school_id", "platform"),
+               "1 if the latest HTTP(S) check of the platform (host name) from the school got an answer below 400, else 0."),
+    MetricSpec("mektepnet_school_platform_response_seconds", _G, ("school_id", "platform"),
+               "Total time of the latest HTTP(S) check of the platform from the school."),
     MetricSpec("mektepnet_region_schools", _G, ("region", "state"),
                "Schools per region by state: meeting, below, no_data or silent."),
     MetricSpec("mektepnet_ingest_records_total", _C, ("status",),

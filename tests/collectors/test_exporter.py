@@ -100,3 +100,67 @@ def test_metrics_pass_promtool_and_count_ingest_and_unknown_schools_are_refused(
     checked = subprocess.run([require_tool("promtool"), "check", "metrics"], input=text, capture_output=True,
                              text=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _local_ts(text: str) -> float:
+    from core.timezone import almaty
+
+    return datetime.fromisoformat(text).replace(tzinfo=almaty()).timestamp()
+
+
+def test_session_silence_counts_school_hours_only(small_registry, calendar):
+    from collectors.exporter import session_silence_seconds
+
+    school = small_registry["KZ-003"]                                     # one shift, 08:30-13:30, 5-day week
+    assert calendar.is_school_day(date(2026, 2, 9)) and calendar.is_school_day(date(2026, 2, 10))
+    overnight = session_silence_seconds(school, calendar, _local_ts("2026-02-09T12:30"), _local_ts("2026-02-10T09:30"))
+    six_hours = session_silence_seconds(school, calendar, _local_ts("2026-02-09T08:30"), _local_ts("2026-02-10T09:30"))
+    night_only = session_silence_seconds(school, calendar, _local_ts("2026-02-09T13:30"), _local_ts("2026-02-10T08:30"))
+    # The spring break and Nauryz (2026-03-19..29): eleven days of silence, none of them school time.
+    assert not any(calendar.is_school_day(date(2026, 3, day)) for day in range(19, 30))
+    holiday = session_silence_seconds(school, calendar, _local_ts("2026-03-18T13:30"), _local_ts("2026-03-30T08:30"))
+    capped = session_silence_seconds(school, calendar, 0.0, _local_ts("2026-02-10T09:30"))
+    assert (overnight, six_hours, night_only, holiday) == (7200.0, 21600.0, 0.0, 0.0)
+    assert 0 < capped <= 10 * 5 * 3600                                    # 14 days back: at most 10 school days
+
+
+def test_platform_checks_and_latency_under_load_reach_metrics(tmp_path, small_registry, calendar):
+    import subprocess
+    import urllib.request
+
+    from core.measurement import Kind
+    from probes.context import ProbeContext
+    from tests.helpers.tools import require_tool
+
+    db = tmp_path / "collector.sqlite3"
+    config = CollectorConfig(db=db, registry=REGISTRY, verdict_every_seconds=0.2)
+    with collector_thread(config) as url:
+        credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+        context = ProbeContext("KZ-001", credentials.probe_id)
+        start = datetime.now(timezone.utc) - timedelta(minutes=10)
+        records = [context.record(Kind.HTTP, "https://kundelik.kz/", "http-get", start + timedelta(seconds=s),
+                                  {"status_code": code, "total_seconds": total})
+                   for s, code, total in ((0, 503, 2.5), (60, 200, 0.4))]
+        records += [context.record(Kind.HTTP, "https://daryn.online/", "http-get", start, {},
+                                   error="connect timeout"),
+                    context.record(Kind.DOWNLOAD, "ndt7.edu.kz", "ndt7", start,
+                                   {"throughput_bps": 40e6, "loaded_rtt_seconds": 0.180, "idle_rtt_seconds": 0.02})]
+        records = [record.model_copy(update={"clock_offset_seconds": 0.0}) for record in records]
+        upload(url, credentials, records, tmp_path / "outbox.sqlite3")
+        for _ in range(100):                                        # until a verdict round has read the checks
+            text = urllib.request.urlopen(f"{url}/metrics", timeout=10).read().decode()
+            if "mektepnet_school_platform_up{" in text:
+                break
+            time.sleep(0.2)
+    assert 'mektepnet_school_platform_up{school_id="KZ-001",platform="kundelik.kz"} 1' in text
+    assert 'mektepnet_school_platform_response_seconds{school_id="KZ-001",platform="kundelik.kz"} 0.4' in text
+    assert 'mektepnet_school_platform_up{school_id="KZ-001",platform="daryn.online"} 0' in text
+    assert 'platform_response_seconds{school_id="KZ-001",platform="daryn.online"}' not in text
+    assert 'mektepnet_school_loaded_rtt_seconds{school_id="KZ-001"} 0.18' in text
+    assert 'mektepnet_school_session_silence_seconds{school_id="KZ-001"}' in text
+    assert 'mektepnet_school_session_silence_seconds{school_id="KZ-003"}' not in text    # never heard from
+    assert 'mektepnet_school_students{school_id="KZ-001"} 2400' in text
+    assert 'latitude="51.13",longitude="71.43"' in text
+    checked = subprocess.run([require_tool("promtool"), "check", "metrics"], input=text, capture_output=True,
+                             text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -20,7 +20,7 @@ def test_names_follow_the_conventions():
         assert (spec.type is MetricType.COUNTER) == spec.name.endswith("_total")
         assert not any(bad in spec.name for bad in ("_bits", "_mbps", "_milliseconds", "_percent"))
         if spec.name.startswith("mektepnet_school_") and spec.name != "mektepnet_school_info":
-            assert spec.labels[0] == "school_id" and set(spec.labels) <= {"school_id", "kind"}
+            assert spec.labels[0] == "school_id" and set(spec.labels) <= {"school_id", "kind", "platform"}
         if spec.from_bits:
             assert spec.name.endswith("_bytes_per_second")
 

@@ -1,0 +1,139 @@
+"""Every PromQL expression of every panel, variable and rule runs on a real Prometheus that scraped a real
+collector (with the generated rules loaded); those of the collector's metrics must return series."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+import yaml
+
+from collectors.server import CollectorConfig
+from core.examples import LinkQuality, example_measurements
+from core.measurement import Kind
+from core.norms import load_policy
+from dashboards import DASHBOARDS, dashboard_json
+from dashboards.rules import rule_groups
+from probes.context import ProbeContext
+from tests.collectors.test_exporter import REGISTRY, YEAR, recent_school_days
+from tests.helpers.collector import collector_thread, enrolled, upload
+from tests.helpers.prometheus import _free_port
+from tests.helpers.tools import require_tool
+
+VARIABLES = {"$region": ".*", "$school": "KZ-002", "$platform": ".*", "$__rate_interval": "1m", "$__range": "5m"}
+# Sources this test does not run: their expressions must parse and run, not return series.
+NOT_RUN_HERE = ("loadtest", "snmp", "ndt7")
+LABEL_VALUES = re.compile(r"^label_values\((?P<match>.+),\s*(?P<label>\w+)\)$")
+
+
+def expand(expr: str) -> str:
+    """The expression as Grafana sends it, variables and macros replaced."""
+    for name, value in sorted(VARIABLES.items(), key=lambda item: -len(item[0])):
+        expr = expr.replace(name, value)
+    return expr
+
+
+def panel_and_variable_queries(policy) -> list[tuple[str, str]]:
+    found = []
+    for uid in DASHBOARDS:
+        board = dashboard_json(uid, policy)
+        for panel in board["panels"]:
+            found += [(f"{uid}: {panel['title']}", target["expr"]) for target in panel["targets"] if "expr" in target]
+        found += [(f"{uid}: ${variable['name']}", variable["query"]) for variable in board["templating"]["list"]
+                  if variable["type"] == "query"]
+    return found
+
+
+def _get(url: str) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=20) as answer:
+            return json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return json.load(exc)
+    except OSError as exc:                            # not listening yet
+        return {"status": f"unreachable: {exc}"}
+
+
+def _fresh_records(context: ProbeContext) -> list:
+    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+    records = [context.record(Kind.HTTP, f"https://{host}/", "http-get", start, {"status_code": 200.0,
+                                                                                "total_seconds": 0.3})
+               for host in ("kundelik.kz", "bilimland.kz")]
+    records.append(context.record(Kind.DOWNLOAD, "ndt7.edu.kz", "ndt7", start, {
+        "throughput_bps": 1e6, "loaded_rtt_seconds": 0.4, "idle_rtt_seconds": 0.05}))
+    return [record.model_copy(update={"clock_offset_seconds": 0.0}) for record in records]
+
+
+def test_every_expression_runs_and_the_collectors_return_series(tmp_path, small_registry, calendar):
+    policy = load_policy("ministry")
+    groups = rule_groups(policy)
+    for group in groups["groups"]:
+        group["interval"] = "1s"
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(groups, allow_unicode=True))
+    db = tmp_path / "collector.sqlite3"
+    first, window = recent_school_days(calendar)
+    config = CollectorConfig(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
+                             verdict_every_seconds=0.5)
+    links = {"KZ-001": LinkQuality(45e6, 20e6), "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}
+    with collector_thread(config) as url:
+        for school_id, link in links.items():
+            credentials = enrolled(url, db, school_id, tmp_path / school_id)
+            records = example_measurements(small_registry[school_id], link, calendar, first,
+                                           (datetime.now(timezone.utc).date() - first).days,
+                                           probe_id=credentials.probe_id)
+            records += _fresh_records(ProbeContext(school_id, credentials.probe_id))
+            upload(url, credentials, records, tmp_path / school_id / "outbox.sqlite3")
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(tmp_path / "rules.yml")],
+            "scrape_configs": [{"job_name": "mektepnet-collector",
+                                "static_configs": [{"targets": [url.removeprefix("http://")]}]}]}))
+        port = _free_port()
+        process = subprocess.Popen([require_tool("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
+                                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                                    f"--web.listen-address=127.0.0.1:{port}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        api = f"http://127.0.0.1:{port}/api/v1"
+        try:
+            results = _run_all(api, policy, groups)
+        finally:
+            process.terminate()
+            process.wait(15)
+    failed = [f"{where}: {expr}: {answer}" for where, expr, answer, must in results
+              if answer.get("status") != "success" or (must and not answer["data"] if isinstance(
+                  answer.get("data"), list) else must and not answer.get("data", {}).get("result"))]
+    assert failed == []
+    assert len(results) > 60 and sum(must for *_, must in results) > 40
+
+
+def _run_all(api: str, policy, groups) -> list[tuple[str, str, dict, bool]]:
+    wanted = 'mektepnet:school_download_norm:ratio{school_id="KZ-002"}'
+    for _ in range(200):                              # until scraped, judged and recorded (every second)
+        answer = _get(f"{api}/query?{urllib.parse.urlencode({'query': wanted})}")
+        meets = _get(f"{api}/query?{urllib.parse.urlencode({'query': 'mektepnet_school_meets_norms'})}")
+        if answer.get("data", {}).get("result") and len(meets.get("data", {}).get("result", [])) == 2:
+            break
+        time.sleep(0.2)
+    time.sleep(2)                                     # one more round of every rule group
+    expressions = panel_and_variable_queries(policy)
+    expressions += [(f"rule {rule.get('record') or rule.get('alert')}", rule["expr"])
+                    for group in groups["groups"] for rule in group["rules"]]
+    results = []
+    for where, expr in expressions:
+        expanded = expand(expr)
+        # Alerts answer only while firing; every panel, variable and recording rule of the collector must answer.
+        alert = where.startswith("rule ") and not where.startswith("rule mektepnet:")
+        must = not alert and not any(source in expr for source in NOT_RUN_HERE)
+        match = LABEL_VALUES.match(expanded)
+        if match:
+            query = urllib.parse.urlencode({"match[]": match["match"]})
+            answer = _get(f"{api}/label/{match['label']}/values?{query}")
+        else:
+            answer = _get(f"{api}/query?{urllib.parse.urlencode({'query': expanded})}")
+        results.append((where, expanded, answer, must))
+    return results
