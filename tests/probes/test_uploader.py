@@ -145,9 +145,9 @@ def test_a_stored_record_this_version_cannot_read_is_set_aside_and_the_rest_uplo
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     good, unreadable = latency_records("KZ-001", credentials.probe_id, 2)
     outbox.add([good])
-    outbox._db.execute("INSERT INTO pending (measurement_id, body, created) VALUES (?, ?, 0)",       # an older build's
-                       (str(unreadable.measurement_id), unreadable.model_dump_json().replace('"clock_offset_seconds":0.1',
-                                                                                            '"clock_offset_seconds":1e11')))
+    body = unreadable.model_dump_json().replace('"clock_offset_seconds":0.1', '"clock_offset_seconds":1e11')
+    outbox._db.execute("INSERT INTO pending (measurement_id, body, created) VALUES (?, ?, 0)",     # an older build's
+                       (str(unreadable.measurement_id), body))
     uploader = drain(url, credentials, outbox)
     assert outbox.depth() == (0, 1) and stored_ids(db) == {str(good.measurement_id)}
     [(measurement_id, reason)] = outbox.set_aside_reasons()
