@@ -103,8 +103,11 @@ def _instant_utc(value: datetime) -> datetime:
     return utc
 
 
-def _unicode(text: str) -> str:
-    """Text that UTF-8 can carry: a lone surrogate (JSON's "\\udfff") is not a character and cannot be stored."""
+def _storable(text: str) -> str:
+    """Text every store can keep: no NUL (PostgreSQL refuses it), no lone surrogate (JSON's "\\udfff" is not a
+    character, and UTF-8 cannot carry it)."""
+    if "\x00" in text:
+        raise ValueError(f"a NUL character at position {text.index(chr(0))} cannot be stored")
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -114,8 +117,8 @@ def _unicode(text: str) -> str:
     return text
 
 
-# A string of a record: any text but lone surrogates.
-Text = Annotated[str, AfterValidator(_unicode)]
+# A string of a record: any text but NUL and lone surrogates.
+Text = Annotated[str, AfterValidator(_storable)]
 
 # A point in time on the wire: timezone-aware, kept in UTC, within 2000-2099.
 Instant = Annotated[AwareDatetime, AfterValidator(_instant_utc)]
