@@ -14,10 +14,11 @@ from cli.common import console, refuses_bad_input
 from core.errors import CoreError
 from core.measurement import Measurement
 from core.units import format_bit_rate, format_duration
-from probes.agent import STATUS_KEY, outbox_path, run_agent, run_once
+from probes.agent import outbox_path, run_agent, run_once
 from probes.config import load_config
 from probes.identity import enroll as enroll_probe, load_credentials
 from probes.outbox import Outbox
+from probes.status import AgentStatus, read_status
 
 app = typer.Typer(no_args_is_help=True, help="The school probe agent.")
 
@@ -106,52 +107,56 @@ def status(config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
     outbox = Outbox(path, read_only=True)
     try:
         pending, aside = outbox.depth()
-        snapshot = outbox.get(STATUS_KEY, {}) or {}
+        snapshot = read_status(outbox)
         age = outbox.oldest_pending_age_seconds()
         reasons = outbox.set_aside_reasons(5)
     finally:
         outbox.close()
     if as_json:
+        written = snapshot.model_dump(mode="json") if snapshot is not None else {}
         print(json.dumps({"pending": pending, "set_aside": aside, "oldest_pending_seconds": age,
-                          "set_aside_reasons": reasons, **snapshot}, indent=2))
+                          "set_aside_reasons": reasons, **written}, indent=2))
         return
     console.print(status_text(snapshot, pending, aside, age, reasons))
-    if snapshot.get("last"):
+    if snapshot is not None and snapshot.last:
         from rich.table import Table
 
         table = Table("kind", "target", "ended", "method", "result")
-        for item in snapshot["last"]:
-            table.add_row(item["kind"], item["target"], item["end"][:19], item["method"],
-                          f"[red]{item['error']}[/red]" if item["error"] else _summary(item["kind"], item["values"]))
+        for item in snapshot.last:
+            table.add_row(item.kind.value, item.target, item.end.strftime("%Y-%m-%dT%H:%M:%S"), item.method,
+                          f"[red]{item.error}[/red]" if item.error else _summary(item.kind.value, item.values))
         console.print(table)
 
 
-def status_text(snapshot: dict, pending: int, aside: int, age: float | None, reasons: list) -> str:
+def status_text(snapshot: AgentStatus | None, pending: int, aside: int, age: float | None, reasons: list) -> str:
     """The human summary above the results table."""
+    outbox = (f"outbox: {pending} pending" + (f" (oldest {format_duration(age)})" if age is not None else "")
+              + f", {aside} set aside")
+    lines = [outbox] if snapshot is None else _agent_lines(snapshot, outbox)
+    lines += [f"[yellow]set aside[/yellow] {measurement_id}: {reason}" for measurement_id, reason in reasons]
+    return "\n".join(lines)
+
+
+def _agent_lines(snapshot: AgentStatus, outbox: str) -> list[str]:
     def when(timestamp):
         return "never" if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).strftime(
             "%Y-%m-%d %H:%M:%S UTC")
 
-    offset = snapshot.get("clock_offset_seconds")
+    offset = snapshot.clock_offset_seconds
+    ntp = {True: "NTP synchronised", False: "NTP not synchronised"}.get(snapshot.ntp_synchronised, "NTP unknown")
     lines = [
-        f"probe [bold]{snapshot.get('probe_id', '?')}[/bold] of {snapshot.get('school_id', '?')}, "
-        f"version {snapshot.get('version', '?')}, config {snapshot.get('config_hash', '?')} "
-        f"(collector version {snapshot.get('config_version') or '-'})",
-        f"status written {when(snapshot.get('written_at'))}; agent started {when(snapshot.get('started_at'))}",
-        f"outbox: {pending} pending" + (f" (oldest {format_duration(age)})" if age is not None else "")
-        + f", {aside} set aside",
-        f"uploads: {snapshot.get('uploaded', {})}; failures {snapshot.get('upload_failures', {})}; "
-        f"last success {when(snapshot.get('last_upload_at'))}",
-        "clock: " + ("unknown" if offset is None else f"offset {offset:+.3f} s") + f" ({snapshot.get('clock_source')}; "
-        + {True: "NTP synchronised", False: "NTP not synchronised"}.get(snapshot.get("ntp_synchronised"), "NTP unknown")
-        + ")",
-        f"data used today: {snapshot.get('data_used_bytes', 0) / 1e6:.1f} MB of "
-        f"{snapshot.get('data_budget_bytes', 0) / 1e6:.0f} MB",
+        f"probe [bold]{snapshot.probe_id}[/bold] of {snapshot.school_id}, version {snapshot.version}, "
+        f"config {snapshot.config_hash} (collector version {snapshot.config_version or '-'})",
+        f"status written {when(snapshot.written_at)}; agent started {when(snapshot.started_at)}",
+        outbox,
+        f"uploads: {snapshot.uploaded}; failures {snapshot.upload_failures}; "
+        f"last success {when(snapshot.last_upload_at)}",
+        "clock: " + ("unknown" if offset is None else f"offset {offset:+.3f} s") + f" ({snapshot.clock_source}; {ntp})",
+        f"data used today: {snapshot.data_used_bytes / 1e6:.1f} MB of {snapshot.data_budget_bytes / 1e6:.0f} MB",
     ]
-    if snapshot.get("config_error"):
-        lines.append(f"[red]{snapshot['config_error']}[/red]")
-    lines += [f"[yellow]set aside[/yellow] {measurement_id}: {reason}" for measurement_id, reason in reasons]
-    return "\n".join(lines)
+    if snapshot.config_error:
+        lines.append(f"[red]{snapshot.config_error}[/red]")
+    return lines
 
 
 def results_table(results: list[Measurement]):

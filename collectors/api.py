@@ -7,6 +7,7 @@ header (uvicorn adds it): probes learn their clock offset from it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import random
 import threading
@@ -17,12 +18,15 @@ from pathlib import Path
 
 import yaml
 from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from collectors import enrolment, ndt7_access
+from collectors.request_limits import AsciiJSONResponse, BodyLimit, bounded_error
 from collectors.exporter import FleetExposition, Verdicts
 from collectors.ingest import Bounds, Busy, IngestPool, Refused, ingest
 from collectors.snmp_loop import SnmpLoop
@@ -37,6 +41,7 @@ from core.school import SchoolId
 from core.school_calendar import SchoolCalendar
 
 MAX_BODY_BYTES = 4_000_000          # 500 records of ~2 kB each, with room
+log = logging.getLogger("mektepnet.collector.api")
 
 
 @dataclass
@@ -53,7 +58,8 @@ class Fleet:
 class IngestSettings:
     """Bounds of the ingest API: body size, clock offsets that quarantine, and the probe configuration file."""
 
-    max_body_bytes: int = MAX_BODY_BYTES
+    max_body_bytes: int = MAX_BODY_BYTES          # a measurement batch
+    max_other_body_bytes: int = 16_384            # enrolment and every other call
     max_clock_offset_seconds: float = 120.0
     probe_config: Path | None = None
     batches_per_token_per_hour: float = 720.0     # a batch every 5 s on average ...
@@ -153,9 +159,6 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         503: {"description": "the store is behind: shed, retry after Retry-After"}})
     async def measurements(request: Request, authorization: str | None = Header(default=None)) -> BatchAck:
         """Store a batch; answer per record: accepted, duplicate or rejected (with the field and value)."""
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            raise HTTPException(413, f"content-length={declared}: the limit is {settings.max_body_bytes} bytes")
         if in_flight[0] >= settings.max_in_flight:
             # Shed before any work: the store is behind; the probe keeps its records and comes back later.
             retry = settings.shed_retry_after_seconds + random.randint(0, settings.shed_retry_after_seconds)
@@ -165,11 +168,11 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         began = time.perf_counter()
         try:
             probe = await run_in_threadpool(probe_of, authorization)     # who it is, before reading a byte of body
-            body = bytearray()
-            async for chunk in request.stream():                        # chunked bodies have no Content-Length
-                body += chunk
-                if len(body) > settings.max_body_bytes:
-                    raise HTTPException(413, f"body over {settings.max_body_bytes} bytes: the limit")
+            try:
+                body = await request.body()                             # BodyLimit bounds it
+            except ClientDisconnect:
+                log.info("upload of probe %s aborted by the client before its body was complete", probe.probe_id)
+                return Response(status_code=400)
             with buckets_lock:
                 wait = buckets.take(probe.probe_id)     # per probe token, never per IP: schools share carrier NAT
             if wait > 0:
@@ -179,9 +182,9 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
                 raise HTTPException(403, f"school_id={probe.school_id!r} is not in the registry")
             try:
                 if pool is None:
-                    ack, counts = await run_in_threadpool(ingest, store, bytes(body), probe, bounds)
+                    ack, counts = await run_in_threadpool(ingest, store, body, probe, bounds)
                 else:
-                    ack, counts = await pool.ingest(bytes(body), probe, bounds)
+                    ack, counts = await pool.ingest(body, probe, bounds)
             except Refused as refused:
                 raise HTTPException(refused.status, refused.detail) from None
             except Busy:
@@ -220,6 +223,13 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return AsciiJSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return AsciiJSONResponse({"detail": [bounded_error(error) for error in exc.errors()]}, 422)
+
+    app.add_middleware(BodyLimit, limit_of=lambda path: settings.max_body_bytes if path == "/api/v1/measurements"
+                       else settings.max_other_body_bytes)
 
     return app

@@ -2,7 +2,7 @@
 
 Through the API, every simulated school is a real client: it is enrolled with a one-time code (the
 operator's step, done in the collector's store), then posts its batches with the probe's own HTTP
-client, honouring 429/503 and Retry-After, with a bounded number of probes sending at once.
+client under the probe's retry policy (probes.retry), with a bounded number of probes sending at once.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from collectors import enrolment
 from collectors.exporter import Verdicts
@@ -21,12 +20,14 @@ from collectors.ingest import quarantined
 from collectors.maintenance import day_judge, roll_up_all
 from collectors.simulator import FleetSimulator
 from collectors.store import Store
-from core.batch import MAX_BATCH_RECORDS
+from core.batch import MAX_BATCH_RECORDS, UploadBatch
 from core.measurement import Measurement
 from core.norms import Policy
 from core.statistics import nearest_rank
 from probes.http1 import TRANSPORT_ERRORS, json_request, request
-from probes.uploader import retry_after_seconds
+from probes.retry import BUSY_STATUSES, RetryPolicy
+
+RETRY = RetryPolicy(initial_seconds=1.0, max_seconds=60.0)
 
 Progress = Callable[[int], None]        # called with the number of records just handled
 
@@ -111,13 +112,15 @@ async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: di
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         async with gate:
             for count, body in batches[school_id]:
+                failures = 0
                 while True:
                     sent = time.perf_counter()
                     try:
                         answer = await asyncio.wait_for(
                             request("POST", f"{url}/api/v1/measurements", body, headers), 120)
                     except TRANSPORT_ERRORS:
-                        await asyncio.sleep(1)
+                        await asyncio.sleep(RETRY.backoff_seconds(failures))
+                        failures += 1
                         continue
                     if answer.status == 200:
                         report.latencies.append(time.perf_counter() - sent)
@@ -126,9 +129,12 @@ async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: di
                         on_progress(count)
                         break
                     report.refusals[answer.status] = report.refusals.get(answer.status, 0) + 1
-                    if answer.status not in (429, 503):
+                    if answer.status not in BUSY_STATUSES:
                         raise RuntimeError(f"{school_id}: HTTP {answer.status} {answer.body[:300]!r}")
-                    await asyncio.sleep(retry_after_seconds(answer.headers.get("retry-after")) or 1.0)
+                    wait = RETRY.busy_seconds(answer.headers.get("retry-after"))
+                    if wait is None:
+                        wait, failures = RETRY.backoff_seconds(failures), failures + 1
+                    await asyncio.sleep(wait)
 
     await asyncio.gather(*(school(school_id) for school_id in batches))
     report.seconds = time.perf_counter() - began
@@ -137,14 +143,9 @@ async def send_batches(url: str, probes: dict[str, tuple[str, str]], batches: di
 
 def encode_batches(records: list[Measurement], school_id: str, probe_id: str) -> list[tuple[int, bytes]]:
     """Records as upload batches of at most MAX_BATCH_RECORDS from the enrolled probe `probe_id`."""
-    objects = [json.loads(record.model_dump_json()) | {"probe_id": probe_id} for record in records]
-    batches = []
-    for start in range(0, len(objects), MAX_BATCH_RECORDS):
-        chunk = objects[start:start + MAX_BATCH_RECORDS]
-        body = {"schema_version": 1, "batch_id": str(uuid.uuid4()), "probe_id": probe_id, "school_id": school_id,
-                "sent_at": datetime.now(timezone.utc).isoformat(), "measurements": chunk}
-        batches.append((len(chunk), json.dumps(body, separators=(",", ":")).encode()))
-    return batches
+    own = [record.model_copy(update={"probe_id": probe_id}) for record in records]
+    chunks = [own[start:start + MAX_BATCH_RECORDS] for start in range(0, len(own), MAX_BATCH_RECORDS)]
+    return [(len(chunk), UploadBatch.of(probe_id, school_id, chunk).model_dump_json().encode()) for chunk in chunks]
 
 
 def prepare(simulator: FleetSimulator, url: str, db: str, first: date, days: int,

@@ -9,7 +9,6 @@ API's own thread pool, as in small deployments and most tests.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import threading
@@ -59,10 +58,10 @@ def ingest(store: Store, body: bytes, probe: ProbeRecord, bounds: Bounds) -> tup
     """
     try:
         envelope, opened = open_batch_json(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Refused(400, f"body: not JSON ({exc})") from None
     except CoreError as exc:
         raise Refused(422, [str(problem) for problem in exc.problems]) from None
+    except ValueError as exc:               # not JSON, not UTF-8, or nested too deeply
+        raise Refused(400, f"body: not JSON ({exc})") from None
     if (envelope.probe_id, envelope.school_id) != (probe.probe_id, probe.school_id):
         raise Refused(403, f"probe_id={envelope.probe_id!r}, school_id={envelope.school_id!r}: "
                            "a probe may only write its own school's records")

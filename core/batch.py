@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any, Literal
-from uuid import UUID
+from typing import Any, Generic, Literal, TypeVar
+from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,10 +16,11 @@ from core.school import SchoolId
 
 SCHEMA_VERSION = 1
 MAX_BATCH_RECORDS = 500
+Record = TypeVar("Record")
 
 
-class UploadBatch(BaseModel):
-    """What a probe POSTs: up to MAX_BATCH_RECORDS measurements of its own school."""
+class _Batch(BaseModel, Generic[Record]):
+    """The one definition of a batch's fields: up to MAX_BATCH_RECORDS records of one probe and school."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -28,20 +29,21 @@ class UploadBatch(BaseModel):
     probe_id: str = Field(min_length=1, max_length=64)
     school_id: SchoolId
     sent_at: Instant
-    measurements: list[Measurement] = Field(max_length=MAX_BATCH_RECORDS)
+    measurements: list[Record] = Field(max_length=MAX_BATCH_RECORDS)
 
 
-class _BatchEnvelope(BaseModel):
+class UploadBatch(_Batch[Measurement]):
+    """What a probe POSTs: up to MAX_BATCH_RECORDS measurements of its own school."""
+
+    @classmethod
+    def of(cls, probe_id: str, school_id: str, measurements: list[Measurement]) -> "UploadBatch":
+        """A new batch of `measurements` from `probe_id`, with a fresh id, sent now."""
+        return cls(batch_id=uuid4(), probe_id=probe_id, school_id=school_id, sent_at=datetime.now(timezone.utc),
+                   measurements=measurements)
+
+
+class _BatchEnvelope(_Batch[Any]):
     """The batch with its records left unparsed, so one bad record cannot refuse the others."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: Literal[1]
-    batch_id: UUID
-    probe_id: str = Field(min_length=1, max_length=64)
-    school_id: SchoolId
-    sent_at: Instant
-    measurements: list[Any] = Field(max_length=MAX_BATCH_RECORDS)
 
 
 class RecordStatus(StrEnum):
@@ -84,11 +86,19 @@ class BatchAck(BaseModel):
 
 def open_batch_json(body: bytes) -> tuple[_BatchEnvelope | UploadBatch, list[Measurement | RecordAck]]:
     """Validate a received batch from its JSON bytes: the whole batch at once when it is sound (the usual
-    case, several times faster), else record by record as `open_batch` does. ValueError if not JSON."""
+    case, several times faster), else record by record as `open_batch` does. ValueError if not JSON or
+    nested deeper than a batch ever is."""
     try:
         batch = UploadBatch.model_validate_json(body)
-    except ValidationError:
-        return open_batch(json.loads(body))
+    except ValidationError as exc:
+        if any(error["type"] == "json_invalid" and "recursion limit" in error["msg"]
+               for error in exc.errors(include_url=False, include_input=False)):
+            raise ValueError("nested deeper than a batch can be") from None
+        try:
+            payload = json.loads(body)
+        except RecursionError:
+            raise ValueError("nested deeper than a batch can be") from None
+        return open_batch(payload)
     opened: list[Measurement | RecordAck] = []
     for index, record in enumerate(batch.measurements):
         if record.school_id != batch.school_id or record.probe_id != batch.probe_id:
@@ -118,7 +128,7 @@ def open_batch(payload: object) -> tuple[_BatchEnvelope, list[Measurement | Reco
     for index, record in enumerate(envelope.measurements):
         parsed = parse_measurement(record, f"measurements[{index}]")
         if isinstance(parsed, list):
-            reason = "; ".join(f"{p.field}={p.value!r}: {p.message}" for p in parsed)
+            reason = _printable("; ".join(f"{p.field}={_shorten(repr(p.value))}: {p.message}" for p in parsed))
             opened.append(RecordAck(index=index, measurement_id=_id_of(record), status=RecordStatus.REJECTED,
                                     reason=reason))
         elif parsed.school_id != envelope.school_id or parsed.probe_id != envelope.probe_id:
@@ -133,3 +143,12 @@ def _id_of(record: object) -> UUID | None:
         return UUID(str(record.get("measurement_id")))  # type: ignore[union-attr]
     except (AttributeError, ValueError, TypeError):
         return None
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _printable(text: str) -> str:
+    """`text` with anything UTF-8 cannot carry (lone surrogates from the input) escaped, so the answer can be sent."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -19,6 +19,7 @@ from core.school import SchoolId
 
 MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_CHARS = 512
+MAX_CLOCK_OFFSET_SECONDS = 100 * 365.25 * 86400     # a century: any real clock, and every corrected time a date
 
 
 class Kind(StrEnum):
@@ -102,6 +103,23 @@ def _instant_utc(value: datetime) -> datetime:
     return utc
 
 
+def _storable(text: str) -> str:
+    """Text every store can keep: no NUL (PostgreSQL refuses it), no lone surrogate (JSON's "\\udfff" is not a
+    character, and UTF-8 cannot carry it)."""
+    if "\x00" in text:
+        raise ValueError(f"a NUL character at position {text.index(chr(0))} cannot be stored")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"{ascii(text[exc.start])} at position {exc.start} is a lone surrogate, "
+                             "not a character") from None
+    return text
+
+
+# A string of a record: any text but NUL and lone surrogates.
+Text = Annotated[str, AfterValidator(_storable)]
+
 # A point in time on the wire: timezone-aware, kept in UTC, within 2000-2099.
 Instant = Annotated[AwareDatetime, AfterValidator(_instant_utc)]
 
@@ -123,19 +141,21 @@ class Measurement(BaseModel):
     start: Instant
     end: Instant
     clock_offset_seconds: float | None
-    values: dict[str, float] = Field(default_factory=dict)
-    attributes: dict[str, str] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
-    target: str = Field(min_length=1, max_length=256)        # ndt7 server, host or URL measured against
-    method: str = Field(min_length=1, max_length=64)          # e.g. 'ndt7', 'icmp-raw', 'tcp-connect'
-    method_version: str = Field(min_length=1, max_length=32)
-    probe_version: str = Field(min_length=1, max_length=32)
-    error: str | None = Field(default=None, max_length=1024)
+    values: dict[Text, float] = Field(default_factory=dict)
+    attributes: dict[Text, Text] = Field(default_factory=dict, max_length=MAX_ATTRIBUTES)
+    target: Text = Field(min_length=1, max_length=256)       # ndt7 server, host or URL measured against
+    method: Text = Field(min_length=1, max_length=64)         # e.g. 'ndt7', 'icmp-raw', 'tcp-connect'
+    method_version: Text = Field(min_length=1, max_length=32)
+    probe_version: Text = Field(min_length=1, max_length=32)
+    error: Text | None = Field(default=None, max_length=1024)
 
     @field_validator("clock_offset_seconds")
     @classmethod
     def _finite_offset(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("must be a finite number of seconds or null")
+        if value is not None and abs(value) > MAX_CLOCK_OFFSET_SECONDS:
+            raise ValueError(f"must be within ±{MAX_CLOCK_OFFSET_SECONDS:.0f} s (a century) or null")
         return value
 
     @field_validator("attributes")

@@ -30,11 +30,11 @@ from probes.http1 import TRANSPORT_ERRORS, json_request
 from probes.identity import ROTATE_BEFORE_SECONDS, Credentials, rotate, tls_context
 from probes.outbox import Outbox
 from probes.scheduler import DataBudget, Scheduler, local_now
+from probes.status import AgentStatus, LastResult, write_status
 from probes.uploader import Uploader
 
 OUTBOX_FILE = "outbox.sqlite3"
 REMOTE_CONFIG_FILE = "remote-config.json"
-STATUS_KEY = "status"
 CONFIG_CHECK_SECONDS = 3600           # look for a new configuration at least this often, uploads or not
 log = logging.getLogger("mektepnet.probe")
 
@@ -234,24 +234,24 @@ class Agent:
             self.uploader.credentials = self.credentials
         log.info("token rotated; valid until %s", self.credentials.expires_at.isoformat())
 
+    def status(self) -> AgentStatus:
+        """The agent's state now, as `mektepnet probe status` shows it."""
+        stats = self.uploader.stats if self.uploader else None
+        return AgentStatus(
+            written_at=time.time(), started_at=self.started, version=__version__,
+            probe_id=self.credentials.probe_id, school_id=self.credentials.school_id,
+            config_hash=self.config.digest(), config_version=self.applied_version, config_error=self.config_error,
+            clock_offset_seconds=self.clock.offset_seconds(), clock_source=self.clock.source(),
+            ntp_synchronised=self.clock.ntp(),
+            data_used_bytes=DataBudget(self.outbox, 0).used(local_now(self.clock).date()),
+            data_budget_bytes=self.config.throughput.daily_budget_bytes,
+            uploaded=stats.records if stats else {}, upload_failures=stats.failures if stats else {},
+            last_upload_at=stats.last_success if stats else None,
+            last=[LastResult.of(m) for _, m in sorted(self.last.by_key.items())])
+
     def write_status(self) -> None:
         """Store a snapshot for `mektepnet probe status` (which may run while the agent does)."""
-        today = local_now(self.clock).date()
-        stats = self.uploader.stats if self.uploader else None
-        self.outbox.put(STATUS_KEY, {
-            "written_at": time.time(), "started_at": self.started, "version": __version__,
-            "probe_id": self.credentials.probe_id, "school_id": self.credentials.school_id,
-            "config_hash": self.config.digest(), "config_version": self.applied_version,
-            "config_error": self.config_error,
-            "clock_offset_seconds": self.clock.offset_seconds(), "clock_source": self.clock.source(),
-            "ntp_synchronised": self.clock.ntp(),
-            "data_used_bytes": DataBudget(self.outbox, 0).used(today),
-            "data_budget_bytes": self.config.throughput.daily_budget_bytes,
-            "uploaded": stats.records if stats else {}, "upload_failures": stats.failures if stats else {},
-            "last_upload_at": stats.last_success if stats else None,
-            "last": [{"kind": kind, "target": target, "end": m.end.isoformat(), "error": m.error,
-                      "method": m.method, "values": m.values} for (kind, target), m in sorted(self.last.by_key.items())],
-        })
+        write_status(self.outbox, self.status())
 
 
 async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:

@@ -1,6 +1,6 @@
 """Sending the outbox to the collector: batches over HTTPS with the probe's token, idempotent ids.
 
-Retries use exponential backoff with full jitter, `Retry-After` is honoured, and only what the
+Retries follow probes.retry (full-jitter backoff, `Retry-After` honoured), and only what the
 collector acknowledged leaves the outbox. A batch refused as a whole with a 4xx is set aside with
 the reason — only after retries and halving down to the one record refused (401/403 is a credential
 problem that enrolment fixes, 413 is answered by halving, other 4xx are treated as passing trouble).
@@ -16,18 +16,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 import ssl
 from pydantic import ValidationError
 
-from core.batch import BatchAck, RecordStatus
+from core.batch import BatchAck, RecordStatus, UploadBatch
+from core.measurement import Measurement, parse_measurement
 from probes.clock import Clock
 from probes.config import UploadSettings
 from probes.http1 import TRANSPORT_ERRORS, Response, json_request
 from probes.identity import Credentials
 from probes.outbox import Outbox
+from probes.retry import BUSY_STATUSES, RetryPolicy
 
 log = logging.getLogger("mektepnet.probe.upload")
 
@@ -83,15 +83,16 @@ class Uploader:
 
     async def upload_once(self) -> float | None:
         """Send one batch; return None to send the next at once, else the seconds to wait."""
-        pending = self.outbox.oldest(self._batch_records)
-        if not pending:
+        stored = self.outbox.oldest(self._batch_records)
+        if not stored:
             return self.settings.interval_seconds
-        batch = {"schema_version": 1, "batch_id": str(uuid.uuid4()), "probe_id": self.credentials.probe_id,
-                 "school_id": self.credentials.school_id, "sent_at": datetime.now(timezone.utc).isoformat(),
-                 "measurements": [body for _, body in pending]}
+        pending = self._readable(stored)
+        if not pending:
+            return None
+        batch = UploadBatch.of(self.credentials.probe_id, self.credentials.school_id, [m for _, m in pending])
         sent = time.monotonic()
         try:
-            answer = await json_request("POST", f"{self.collector}/api/v1/measurements", batch,
+            answer = await json_request("POST", f"{self.collector}/api/v1/measurements", batch.model_dump(mode="json"),
                                         self.credentials.token, self.tls, self.settings.timeout_seconds)
         except TRANSPORT_ERRORS as exc:
             return self._backoff("network", f"{type(exc).__name__}: {exc}")
@@ -99,16 +100,29 @@ class Uploader:
             self.clock.learn(date, sent, time.monotonic())
         return self._answered(answer, [measurement_id for measurement_id, _ in pending])
 
+    def _readable(self, pending: list[tuple[uuid.UUID, dict]]) -> list[tuple[uuid.UUID, Measurement]]:
+        """The pending records this version can read; one it cannot (written by another version) is set
+        aside with the reason, as the collector would reject it."""
+        readable = []
+        for measurement_id, body in pending:
+            parsed = parse_measurement(body, "outbox")
+            if isinstance(parsed, Measurement):
+                readable.append((measurement_id, parsed))
+                continue
+            reason = "; ".join(str(problem) for problem in parsed)
+            log.warning("record %s is not a valid measurement, set aside: %s", measurement_id, reason)
+            self.outbox.set_aside([measurement_id], reason)
+            self.stats.records[RecordStatus.REJECTED.value] += 1
+        return readable
+
     def _answered(self, answer: Response, ids: list[uuid.UUID]) -> float | None:
         status = answer.status
         if status == 200:
             return self._acknowledged(answer, ids)
-        if status in (429, 503):
+        if status in BUSY_STATUSES:
             self.stats.fail("busy")
-            wait = retry_after_seconds(answer.headers.get("retry-after"))
-            if wait is None:
-                return self._backoff("busy", f"HTTP {status}", count=False)
-            return min(max(wait, 1.0), self.settings.backoff_max_seconds)     # a proxy's odd value cannot stall us
+            wait = self._policy().busy_seconds(answer.headers.get("retry-after"))
+            return self._backoff("busy", f"HTTP {status}", count=False) if wait is None else wait
         if status in (401, 403):
             return self._backoff("unauthorized", f"HTTP {status}: the credential was refused; enrol again")
         if status == 413 and self._batch_records > 1:
@@ -159,26 +173,16 @@ class Uploader:
         return None
 
     def _backoff(self, reason: str, detail: str, count: bool = True) -> float:
-        """Full-jitter exponential backoff: uniform(0, min(max, initial × 2^failures))."""
+        """The policy's backoff after one more failure in a row."""
         if count:
             self.stats.fail(reason)
         log.warning("upload failed (%s): %s", reason, detail)
-        ceiling = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** self._failures)
+        wait = self._policy().backoff_seconds(self._failures)
         self._failures += 1
-        return random.uniform(0, ceiling)
+        return wait
 
-
-def retry_after_seconds(header: str | None, now: float | None = None) -> float | None:
-    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date), or None."""
-    if not header:
-        return None
-    header = header.strip()
-    if header.isdigit():
-        return float(header)
-    try:
-        return max(0.0, parsedate_to_datetime(header).timestamp() - (now or time.time()))
-    except (TypeError, ValueError):
-        return None
+    def _policy(self) -> RetryPolicy:
+        return RetryPolicy(self.settings.backoff_initial_seconds, self.settings.backoff_max_seconds)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -158,3 +158,39 @@ def test_the_collector_commands_work_on_postgresql(postgres, tmp_path):
     assert enrolled.returncode == 0, enrolled.stderr
     listed = run_cli("collector", "probes", "--db", url)
     assert "KZ-001" in listed.stdout
+
+
+STATUS_KEYS = {"written_at", "started_at", "version", "probe_id", "school_id", "config_hash", "config_version",
+               "config_error", "clock_offset_seconds", "clock_source", "ntp_synchronised", "data_used_bytes",
+               "data_budget_bytes", "uploaded", "upload_failures", "last_upload_at", "last"}
+
+
+def test_status_shows_the_agent_snapshot_with_the_same_keys_and_an_agent_that_never_wrote_one(tmp_path):
+    from core.measurement import Kind
+    from probes.outbox import Outbox
+    from probes.status import AgentStatus, LastResult, write_status
+    from tests.helpers.records import latency_records
+
+    config = probe_config(tmp_path, "http://127.0.0.1:1", free_port())
+    outbox = Outbox(tmp_path / "state" / "outbox.sqlite3")
+    outbox.add(latency_records("KZ-001", "p-1", 2))
+    before = json.loads(run_cli("probe", "status", "--config", config, "--json").stdout)
+    silent = run_cli("probe", "status", "--config", config)
+    [record] = latency_records("KZ-001", "p-1", 1)
+    write_status(outbox, AgentStatus(
+        written_at=1.8e9, started_at=1.79e9, version="9.9", probe_id="p-1", school_id="KZ-001", config_hash="abc",
+        config_version=None, config_error="configuration not applied: HTTP 500", clock_offset_seconds=-0.25,
+        clock_source="collector-date", ntp_synchronised=None, data_used_bytes=12_000_000,
+        data_budget_bytes=1_000_000_000, uploaded={"accepted": 7}, upload_failures={"busy": 2}, last_upload_at=None,
+        last=[LastResult.of(record)]))
+    outbox.close()
+    status = json.loads(run_cli("probe", "status", "--config", config, "--json").stdout)
+    human = run_cli("probe", "status", "--config", config).stdout
+    assert set(before) == {"pending", "set_aside", "oldest_pending_seconds", "set_aside_reasons"}
+    assert silent.returncode == 0 and "outbox: 2 pending" in silent.stdout
+    assert set(status) == set(before) | STATUS_KEYS and status["pending"] == 2
+    assert status["uploaded"] == {"accepted": 7} and status["last"][0]["kind"] == Kind.LATENCY.value
+    assert set(status["last"][0]) == {"kind", "target", "end", "error", "method", "values"}
+    assert "probe p-1 of KZ-001, version 9.9" in human and "clock: offset -0.250 s (collector-date; NTP unknown)" in human
+    assert "data used today: 12.0 MB of 1000 MB" in human and "configuration not applied: HTTP 500" in human
+    assert "198.18.0.1" in human and "rtt 20.0 ms" in human

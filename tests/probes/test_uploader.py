@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from email.utils import formatdate
 
 import pytest
 
@@ -14,7 +13,7 @@ from collectors.store import Store
 from probes.clock import Clock
 from probes.config import UploadSettings
 from probes.outbox import Outbox
-from probes.uploader import REFUSALS_BEFORE_NARROWING, Uploader, retry_after_seconds
+from probes.uploader import REFUSALS_BEFORE_NARROWING, Uploader
 from tests.helpers.collector import collector_thread, enrolled
 from tests.helpers.records import latency_records
 
@@ -139,7 +138,18 @@ def test_an_unreachable_collector_keeps_everything_and_backs_off(tmp_path):
     assert not credentials_dir.exists()
 
 
-def test_retry_after_takes_seconds_or_a_date():
-    assert retry_after_seconds("120") == 120
-    assert retry_after_seconds(formatdate(1_000_030, usegmt=True), now=1_000_000) == pytest.approx(30)
-    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+def test_a_stored_record_this_version_cannot_read_is_set_aside_and_the_rest_uploaded(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    good, unreadable = latency_records("KZ-001", credentials.probe_id, 2)
+    outbox.add([good])
+    body = unreadable.model_dump_json().replace('"clock_offset_seconds":0.1', '"clock_offset_seconds":1e11')
+    outbox._db.execute("INSERT INTO pending (measurement_id, body, created) VALUES (?, ?, 0)",     # an older build's
+                       (str(unreadable.measurement_id), body))
+    uploader = drain(url, credentials, outbox)
+    assert outbox.depth() == (0, 1) and stored_ids(db) == {str(good.measurement_id)}
+    [(measurement_id, reason)] = outbox.set_aside_reasons()
+    assert measurement_id == str(unreadable.measurement_id) and "clock_offset_seconds=100000000000.0" in reason
+    assert uploader.stats.records == {"accepted": 1, "duplicate": 0, "rejected": 1}
