@@ -93,13 +93,25 @@ def test_a_lone_surrogate_in_the_envelope_is_a_422_not_a_500(sqlite_collector, t
     assert all(len(answer.content) < 2_000 for answer in answers) and stored_count(db) == 0
 
 
+def _read_answer(raw: socket.socket) -> str:
+    """One whole HTTP answer from a raw socket: the head, then as many body bytes as it declares."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += raw.recv(4096) or b"\r\n\r\n"
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length and (chunk := raw.recv(4096)):
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode()
+
+
 def test_enrolment_has_a_body_limit_before_reading_and_its_422_echoes_little(sqlite_collector):
     url, _ = sqlite_collector
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as raw:            # a huge declared body, none of it sent
         raw.sendall(b"POST /api/v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                     b"Content-Length: 80000000\r\n\r\n")
-        declared = raw.recv(4096).decode()
+        declared = _read_answer(raw)
     chunks = (b"x" * 4096 for _ in range(20_000))                       # 80 MB offered without a length
     chunked = httpx.post(f"{url}/api/v1/enroll", content=chunks, headers={"Content-Type": "application/json"})
     echo = {"school_id": "KZ-001", "enrollment_code": "A" * 64, "padding": "y" * 15_000}
