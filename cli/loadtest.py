@@ -35,14 +35,14 @@ def parse_duration(text: str) -> float:
 def _kinds(text: str | None):
     if not text:
         return None
-    from loadtests.profile import Kind
+    from loadtests.profile import PlatformKind
 
     kinds = set()
     for part in text.split(","):
         try:
-            kinds.add(Kind(part.strip()))
+            kinds.add(PlatformKind(part.strip()))
         except ValueError:
-            raise CoreError.one("command line", "--kind", part, f"known kinds: {', '.join(k.value for k in Kind)}") from None
+            raise CoreError.one("command line", "--kind", part, f"known kinds: {', '.join(k.value for k in PlatformKind)}") from None
     return frozenset(kinds)
 
 

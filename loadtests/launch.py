@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from core.errors import CoreError
 from core.registry import Registry
 from loadtests.plan import Plan
-from loadtests.profile import Kind, load_profile
+from loadtests.profile import PlatformKind, load_profile
 from loadtests.safety import approved_targets, is_loopback
 from loadtests.shapes import group_sizes, registry_split, shape
 
@@ -45,7 +45,7 @@ class RunOptions:
     students: int | None = None          # explicit; else the registry's students times `scale`
     scale: float = 0.001
     ramp_seconds: float | None = None
-    kinds: frozenset[Kind] | None = None
+    kinds: frozenset[PlatformKind] | None = None
     workers: int = 2                     # worker processes; 0 runs the users in one local process
     users_per_worker: int = 200          # the pool of senders in each process
     headless: bool = True

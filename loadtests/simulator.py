@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from core.metrics import instrument, metric
-from loadtests.profile import PARAMETER, Endpoint, Kind, Profile
+from loadtests.profile import PARAMETER, Endpoint, PlatformKind, Profile
 
 STREAM_CHUNKS_PER_SECOND = 10
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -78,7 +78,7 @@ def _pools(profile: Profile, quarter_end: bool) -> dict[str, list[tuple[re.Patte
     routes: dict[str, list[tuple[re.Pattern, Pool]]] = collections.defaultdict(list)
     for platform_name, platform in profile.platforms.items():
         for name, endpoint in platform.endpoints.items():
-            size = platform.segment_bytes() if (platform.kind is Kind.VIDEO and name == "segment") else endpoint.response_bytes
+            size = platform.segment_bytes() if (platform.kind is PlatformKind.VIDEO and name == "segment") else endpoint.response_bytes
             slow = endpoint.capacity.quarter_end_factor if quarter_end else 1.0
             pattern = re.compile(re.escape(platform.prefix) + _route_pattern(endpoint.route) + "$")
             routes[endpoint.method].append((pattern, Pool(platform_name, name, endpoint, size, slow)))

@@ -19,14 +19,14 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from core.errors import CoreError
 from loadtests import exporter, watch
-from loadtests.openmodel import Schedule
+from loadtests.openmodel import ArrivalSchedule
 from loadtests.plan import Plan
-from loadtests.profile import Kind, load_profile
+from loadtests.profile import PlatformKind, load_profile
 from loadtests.safety import approved_targets
 from loadtests.shapes import group_sizes, registry_split, shape
 
 log = logging.getLogger("mektepnet.loadtest")
-_SCHEDULES: dict[int, Schedule] = {}
+_SCHEDULES: dict[int, ArrivalSchedule] = {}
 _SETUP: dict[int, tuple[Plan, list[str]]] = {}
 
 
@@ -52,7 +52,7 @@ def _options(parser) -> None:
     group.add_argument("--mektep-worker-count", type=int, default=0, help=argparse.SUPPRESS)
 
 
-def _plan(environment: Environment, kinds: frozenset[Kind] | None) -> tuple[Plan, list[str]]:
+def _plan(environment: Environment, kinds: frozenset[PlatformKind] | None) -> tuple[Plan, list[str]]:
     options = environment.parsed_options
     profile = load_profile(options.mektep_profile or None)
     targets = approved_targets(profile, options.mektep_confirm_target, environment.host or None)
@@ -67,14 +67,14 @@ def _plan(environment: Environment, kinds: frozenset[Kind] | None) -> tuple[Plan
         sizes = tuple(group_sizes(chosen, registry_split(generate_registry(7500, 1), 1.0), options.mektep_students)
                       .values())
     if options.mektep_kinds:
-        kinds = frozenset(Kind(kind) for kind in options.mektep_kinds.split(","))
+        kinds = frozenset(PlatformKind(kind) for kind in options.mektep_kinds.split(","))
     duration = options.mektep_duration or (options.run_time or 600)
     plan = Plan(profile, chosen, sizes, float(duration), options.mektep_ramp if options.mektep_ramp >= 0 else None,
                 kinds)
     return plan, targets
 
 
-def _kinds_of(environment: Environment) -> frozenset[Kind] | None:
+def _kinds_of(environment: Environment) -> frozenset[PlatformKind] | None:
     return next((frozenset(c.kinds) for c in environment.user_classes if getattr(c, "kinds", None)), None)
 
 
@@ -124,7 +124,7 @@ def _stop(environment: Environment, **_) -> None:
         schedule.stop()  # kept for the summary; a new test (the web UI's Start) builds a new schedule
 
 
-def schedule_for(environment: Environment) -> Schedule:
+def schedule_for(environment: Environment) -> ArrivalSchedule:
     """This process's schedule, built from the plan when the first user asks."""
     schedule = _SCHEDULES.get(id(environment))
     if schedule is None or schedule.stopped:
@@ -145,7 +145,7 @@ def schedule_for(environment: Environment) -> Schedule:
                       index, workers)
             raise StopUser()
         cap = plan.profile.limits.max_requests_per_second / workers
-        schedule = Schedule(plan, targets, index, workers, rate_cap=cap, seed=options.mektep_seed)
+        schedule = ArrivalSchedule(plan, targets, index, workers, rate_cap=cap, seed=options.mektep_seed)
         _SCHEDULES[id(environment)] = schedule
         log.info("worker %d of %d: %d students", index, workers, schedule.tally.students)
     return schedule
@@ -155,7 +155,7 @@ class OpenModelUser(User):
     """One of a process's pool of senders: it takes whichever student is due next and sends their request."""
 
     abstract = True
-    kinds: frozenset[Kind] | None = None
+    kinds: frozenset[PlatformKind] | None = None
 
     @task
     def serve(self) -> None:

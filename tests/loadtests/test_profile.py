@@ -2,7 +2,7 @@ import pytest
 
 from core.errors import CoreError
 from loadtests.journeys import journeys, requests_per_student_second
-from loadtests.profile import REQUIRED_ENDPOINTS, Kind, load_profile
+from loadtests.profile import REQUIRED_ENDPOINTS, PlatformKind, load_profile
 from tests.helpers.cli import FIXTURES
 from tests.helpers.tools import single_problem
 
@@ -11,7 +11,7 @@ PROFILES = FIXTURES / "loadtests"
 
 def test_the_embedded_profile_has_every_kind_and_the_endpoints_its_journeys_use():
     profile = load_profile()
-    assert {p.kind for p in profile.platforms.values()} == set(Kind)
+    assert {p.kind for p in profile.platforms.values()} == set(PlatformKind)
     for platform in profile.platforms.values():
         used = {step.endpoint for journey in journeys(platform.kind, quarter_end=True) for step in journey.steps}
         used |= {step.endpoint for journey in journeys(platform.kind) for step in journey.steps}
@@ -25,8 +25,8 @@ def test_a_video_segment_is_the_bitrate_times_its_length():
 
 
 def test_quarter_end_makes_teachers_write_more():
-    ordinary = {j.role: j for j in journeys(Kind.EDIARY)}["teacher"]
-    teacher = {j.role: j for j in journeys(Kind.EDIARY, quarter_end=True)}["teacher"]
+    ordinary = {j.role: j for j in journeys(PlatformKind.EDIARY)}["teacher"]
+    teacher = {j.role: j for j in journeys(PlatformKind.EDIARY, quarter_end=True)}["teacher"]
     assert sum(step.endpoint == "log_entry" for step in teacher.steps) == 12
     assert teacher.steps[-1].endpoint == "final_marks" and "final_marks" not in {s.endpoint for s in ordinary.steps}
     assert teacher.weight == 0.5 > ordinary.weight
