@@ -4,7 +4,7 @@ Each endpoint has a bounded pool of workers, a bounded queue in front of it (503
 it) and a log-normal service time that is spent *waiting* (asyncio.sleep), so the simulator's CPU is
 never what limits it: its capacity is workers / service time, as declared. At quarter end the
 endpoints with a `quarter_end_factor` slow down by that factor. Streaming endpoints (the AI tutor)
-hold their worker while the answer streams. Its own /metrics shows queues and busy workers.
+hold their worker while the answer streams. Its own /metrics shows queues and busy workers; loadtests/serving.py serves it.
 """
 
 from __future__ import annotations
@@ -181,17 +181,6 @@ class _PoolCollector:
             queued.add_metric([pool.platform, pool.name], len(pool.waiters))
         yield busy
         yield queued
-
-
-def serve(profile: Profile, host: str = "127.0.0.1", port: int = 8780, quarter_end: bool = False,
-          seed: int = 1) -> None:
-    """Serve the simulator until interrupted (uvicorn, one event loop)."""
-    import uvicorn
-
-    config = uvicorn.Config(Simulator(profile, quarter_end, seed), host=host, port=port, log_level="warning",
-                            access_log=False, http="httptools", backlog=8192, timeout_keep_alive=120,
-                            lifespan="off")
-    uvicorn.Server(config).run()
 
 
 def capacity_table(profile: Profile, quarter_end: bool = False) -> list[tuple[str, str, int, int, float]]:
