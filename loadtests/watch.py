@@ -59,23 +59,27 @@ class Watch:
     def __init__(self, environment: Environment, plan: Plan, schedules: dict):
         self.environment, self.plan, self.schedules = environment, plan, schedules
         self.bounds = plan.profile.limits.stop_when
-        self.snapshots: collections.deque[Snapshot] = collections.deque()
+        # The run's start is a snapshot of zeros for the rates; the bounds are judged on the checks' snapshots alone.
+        self._start = Snapshot(time.monotonic(), 0, 0, {}, 0, 0, 0)
+        self.snapshots: collections.deque[Snapshot] = collections.deque([self._start])
         self.stop: Stop | None = None
 
     def snapshot(self) -> Snapshot:
-        """The counts now, and the window's snapshots trimmed to `window_seconds`."""
+        """The counts now; keeps the window's snapshots and the last one at least `window_seconds` old."""
         total = self.environment.runner.stats.total
         tally = exporter.merged_tally(self.environment, self.schedules)
         now = Snapshot(time.monotonic(), total.num_requests, total.num_failures, dict(total.response_times),
                        tally["arrived"], tally["sent"], tally["in_session"])
         self.snapshots.append(now)
-        while now.at - self.snapshots[0].at > self.bounds.window_seconds:
+        while len(self.snapshots) > 1 and now.at - self.snapshots[1].at >= self.bounds.window_seconds:
             self.snapshots.popleft()
         return now
 
     def check(self) -> Stop | None:
         """A Stop when the window breaks a bound (once `min_requests` were made in it)."""
-        now, first = self.snapshot(), self.snapshots[0]
+        now = self.snapshot()
+        first = next(s for s in self.snapshots
+                     if s is not self._start and now.at - s.at <= self.bounds.window_seconds)
         requests, failures = now.requests - first.requests, now.failures - first.failures
         if requests < self.bounds.min_requests:
             return None
@@ -100,6 +104,7 @@ class Watch:
         return max(0.0, time.time() - self.environment.runner.stats.start_time)
 
     def _stop(self, bound: StopBound, value: float, limit: float, window_seconds: float | None = None) -> Stop:
+        # Rates over at least the window: from the last snapshot that old (or the run's start) to now.
         now, first = self.snapshots[-1], self.snapshots[0]
         span = now.at - first.at
         return Stop(bound=bound, value=round(value, 6), limit=limit,
