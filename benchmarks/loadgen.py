@@ -40,9 +40,9 @@ from pathlib import Path
 import yaml
 
 from loadtests.journeys import requests_per_student_second
-from loadtests.profile import Kind, load_profile
+from loadtests.profile import PlatformKind, load_profile
 from loadtests.openmodel import lag_quantile
-from tests.helpers.prometheus import _free_port
+from tests.helpers.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILES = ROOT / "loadtests" / "locustfiles"
@@ -165,7 +165,7 @@ def measure(argv: list[str], directory: Path, name: str, seconds: float, warmup:
     common = ["taskset", "-c", GENERATOR_CORE, sys.executable, "-m", "locust", *argv, "--loglevel", "WARNING"]
     head = [*common, "--headless", "--only-summary", "--csv", str(prefix), "--csv-full-history",
             "-t", f"{int(warmup + seconds + 3)}s", "--stop-timeout", "0", "--exit-code-on-error", "0"]
-    master_port = _free_port()
+    master_port = free_port()
     if workers:
         head += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port),
                  "--expect-workers", str(workers)]
@@ -224,7 +224,7 @@ def bench_profile(directory: Path, ports: list[int], think: float, quick: float,
     return path
 
 
-def _ours(kind: Kind, profile: Path, students: int, ramp: float, senders: int, metrics_port: int = 0) -> list[str]:
+def _ours(kind: PlatformKind, profile: Path, students: int, ramp: float, senders: int, metrics_port: int = 0) -> list[str]:
     return ["-f", str(LOCUSTFILES / f"{kind.value}.py"), "-u", str(senders), "-r", str(senders),
             "--mektep-profile", str(profile), "--mektep-shape", "steady", "--mektep-students", str(students),
             "--mektep-ramp", str(ramp),
@@ -250,7 +250,7 @@ def wrk(port: int, seconds: float) -> dict:
             "cpu_share": cpu / seconds}
 
 
-def cpu_part(directory: Path, ports: list[int], seconds: float, kinds: list[Kind]) -> list[dict]:
+def cpu_part(directory: Path, ports: list[int], seconds: float, kinds: list[PlatformKind]) -> list[dict]:
     """Requests per CPU-second: plain FastHttpUser, each journey, wrk."""
     warmup = 6.0
     rows = [measure(_plain(directory, ports[0], 50, 50), directory, "plain FastHttpUser (50 users, no wait)",
@@ -276,8 +276,8 @@ def students_part(directory: Path, ports: list[int], students: int, baseline_use
     # Both runs use the same processes, so the RSS slope between them is the students' alone.
     workers = workers_for(students)
     for label, count in (("full", students), ("tenth", max(1, students // 10))):
-        port = _free_port()
-        results[label] = measure(_ours(Kind.EDIARY, profile, count, ramp, 500 // max(1, workers) + 1, port), directory,
+        port = free_port()
+        results[label] = measure(_ours(PlatformKind.EDIARY, profile, count, ramp, 500 // max(1, workers) + 1, port), directory,
                                  f"mektepnet open model, {count:,} students", seconds, warmup, workers, port)
         results[label]["students"] = count
     spawn_rate = 1000
@@ -370,10 +370,10 @@ def main() -> None:
     _more_files()
     with tempfile.TemporaryDirectory(prefix="mektepnet-loadgen-") as temp:
         directory = Path(temp)
-        ports = [_free_port() for _ in range(6)]
+        ports = [free_port() for _ in range(6)]
         with Nginx(directory, ports, max(1, workers_for(max(options.students, options.baseline_users)))):
             if options.part in ("cpu", "both"):
-                rows = cpu_part(directory, ports, options.seconds, [Kind(k) for k in options.kinds.split(",")])
+                rows = cpu_part(directory, ports, options.seconds, [PlatformKind(k) for k in options.kinds.split(",")])
                 print(cpu_table(rows))
             if options.part in ("students", "both"):
                 results = students_part(directory, ports, options.students, options.baseline_users,

@@ -63,16 +63,19 @@ def _first_bell(run_dir: Path, national: Registry) -> None:
     """A 30-second first bell of 1/5000 of the registry's first shift on the simulator (started for the run)."""
     import socket
 
-    from cli.loadtest import _show_summary
-    from loadtests.launch import RunOptions, build_plan, launch
+    from cli.loadtest import show_summary
+    from loadtests.document import build_document
+    from loadtests.launch import launch
+    from loadtests.options import RunOptions
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         master_port = probe.getsockname()[1]
-    options = RunOptions(None, "first-bell", 30.0, scale=1 / 5000, workers=1, users_per_worker=100,
-                         metrics_port=0, master_port=master_port, run_dir=run_dir)
-    plan, targets = build_plan(options, national)
+    options = RunOptions(shape="first-bell", duration_seconds=30.0, scale=1 / 5000, workers=1, users_per_worker=100,
+                         headless=True, metrics_port=0, master_port=master_port, run_dir=run_dir)
+    document = build_document(options, national)
+    plan = document.plan()
     console.print(f"  {plan.students:,} students (the registry's first shift / 5000) on "
                   f"{', '.join(plan.platforms)}: 07:30-09:00 laid on 30 s")
-    _, summary = launch(options, plan, targets)
-    _show_summary(summary)
+    _, summary = launch(options, document)
+    show_summary(summary)

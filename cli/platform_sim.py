@@ -30,14 +30,19 @@ def serve(
     Example: mektepnet platform-sim serve --port 8780 --quarter-end
     """
     from loadtests.profile import load_profile
-    from loadtests.simulator import serve as run_server
+    from loadtests.serving import SimulatorConfig, bind
+    from loadtests.serving import serve as run_server
 
     if not 1 <= port <= 65535:
         raise CoreError.one("command line", "--port", port, "must be 1 to 65535")
-    chosen = load_profile(profile)
-    console.print(f"platform simulator for {chosen.name!r} on http://{host}:{port} "
+    config = SimulatorConfig(load_profile(profile), host, port, quarter_end, seed)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise CoreError.one("command line", "--port", port, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    console.print(f"platform simulator for {config.profile.name!r} on http://{host}:{port} "
                   f"({'quarter end' if quarter_end else 'ordinary day'}); /metrics, /healthz")
-    run_server(chosen, host, port, quarter_end, seed)
+    run_server(config, sock)
 
 
 @app.command()

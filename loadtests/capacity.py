@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.config import load_yaml_model
 from core.errors import CoreError
-from loadtests.profile import Kind
+from loadtests.profile import PlatformKind
 
 DEFAULT_GENERATOR = Path(__file__).parent / "data" / "generator.yaml"
 
@@ -28,7 +28,7 @@ class GeneratorCapacity(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     measured: str = Field(min_length=1)
-    requests_per_cpu_second: dict[Kind, float]
+    requests_per_cpu_second: dict[PlatformKind, float]
     cpu_seconds_per_student_second: float = Field(ge=0, le=1e-3)
     core_utilisation: float = Field(default=0.7, gt=0, le=1)
     locust_bytes_per_student: int = Field(gt=0, le=1_000_000)
@@ -43,8 +43,8 @@ class GeneratorCapacity(BaseModel):
 
     @field_validator("requests_per_cpu_second")
     @classmethod
-    def _every_kind_measured(cls, rates: dict[Kind, float]) -> dict[Kind, float]:
-        missing = sorted(kind.value for kind in Kind if kind not in rates)
+    def _every_kind_measured(cls, rates: dict[PlatformKind, float]) -> dict[PlatformKind, float]:
+        missing = sorted(kind.value for kind in PlatformKind if kind not in rates)
         if missing:
             raise ValueError(f"every kind needs a figure; missing {', '.join(missing)}")
         if any(rate <= 0 for rate in rates.values()):
@@ -70,7 +70,7 @@ class Fleet:
     target_ports_per_machine: int  # target address:port pairs so the ephemeral ports suffice
 
 
-def generator_fleet(peak_rps_by_kind: Mapping[Kind | str, float], students_in_session: int,
+def generator_fleet(peak_rps_by_kind: Mapping[PlatformKind | str, float], students_in_session: int,
                     capacity: GeneratorCapacity | None = None) -> Fleet:
     """The fleet for a peak of requests/s per kind of platform with this many students in session at once."""
     capacity = capacity or load_generator_capacity()
@@ -79,12 +79,12 @@ def generator_fleet(peak_rps_by_kind: Mapping[Kind | str, float], students_in_se
     request_cpu = 0.0
     for kind, rate in peak_rps_by_kind.items():
         try:
-            per_cpu = capacity.requests_per_cpu_second[Kind(kind)]
+            per_cpu = capacity.requests_per_cpu_second[PlatformKind(kind)]
         except ValueError:
-            known = ", ".join(k.value for k in Kind)
+            known = ", ".join(k.value for k in PlatformKind)
             raise CoreError.one("capacity plan", "kind", kind, f"known kinds: {known}") from None
         if rate < 0:
-            raise CoreError.one("capacity plan", f"requests_per_second.{Kind(kind).value}", rate, "must be 0 or more")
+            raise CoreError.one("capacity plan", f"requests_per_second.{PlatformKind(kind).value}", rate, "must be 0 or more")
         request_cpu += rate / per_cpu
     cpu = request_cpu + students_in_session * capacity.cpu_seconds_per_student_second
     cores = max(1, math.ceil(cpu / capacity.core_utilisation))

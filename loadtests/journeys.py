@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from loadtests.profile import Kind, Platform
+from loadtests.profile import PlatformKind, Platform
 
 
 class Pause(StrEnum):
@@ -94,15 +94,15 @@ def _endpoint() -> tuple[Journey, ...]:
     return (Journey("client", "one request", 1.0, _steps(("request", Pause.END))),)
 
 
-def journeys(kind: Kind, quarter_end: bool = False) -> tuple[Journey, ...]:
+def journeys(kind: PlatformKind, quarter_end: bool = False) -> tuple[Journey, ...]:
     """The journeys of a kind of platform, weighted; `quarter_end` shifts the e-diary to teachers' grade entry."""
-    if kind is Kind.EDIARY:
+    if kind is PlatformKind.EDIARY:
         return _ediary(quarter_end)
-    if kind is Kind.VIDEO:
+    if kind is PlatformKind.VIDEO:
         return _video()
-    if kind is Kind.TESTING:
+    if kind is PlatformKind.TESTING:
         return _testing()
-    if kind is Kind.ENDPOINT:
+    if kind is PlatformKind.ENDPOINT:
         return _endpoint()
     return _tutor()
 

@@ -95,7 +95,7 @@ class Student:
         self.sessions = 0
 
 
-class Schedule:
+class ArrivalSchedule:
     """One process's students, their due times, and the dispatcher that releases them to the user pool."""
 
     def __init__(self, plan: Plan, targets: list[str], worker_index: int = 0, workers: int = 1,

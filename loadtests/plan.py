@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from core.errors import CoreError
 from loadtests.journeys import Pause, journeys, requests_per_student_second
-from loadtests.profile import Kind, Platform, Profile
+from loadtests.profile import PlatformKind, Platform, Profile
 from loadtests.shapes import Shape
 
 MASK64 = (1 << 64) - 1
@@ -44,7 +44,7 @@ class Plan:
     group_sizes: tuple[int, ...]        # students of each of the shape's groups, in order
     duration_seconds: float
     ramp_seconds: float | None = None   # arrivals of a steady shape are spread over this (default: a quarter)
-    kinds: frozenset[Kind] | None = None
+    kinds: frozenset[PlatformKind] | None = None
     regions: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -25,7 +25,7 @@ PATH_PARAMETERS = frozenset({"person", "user", "group", "school", "lesson", "fil
                              "exam", "question", "chat", "today", "week_start", "week_end"})
 
 
-class Kind(StrEnum):
+class PlatformKind(StrEnum):
     """The kinds of platform whose traffic differs (reference/platforms.md)."""
 
     EDIARY = "ediary"
@@ -36,13 +36,13 @@ class Kind(StrEnum):
 
 
 # The endpoints each kind's journeys use (loadtests/journeys.py); a profile must define every one.
-REQUIRED_ENDPOINTS: dict[Kind, frozenset[str]] = {
-    Kind.EDIARY: frozenset({"login", "context", "schedule", "recent_marks", "homework", "homework_file",
+REQUIRED_ENDPOINTS: dict[PlatformKind, frozenset[str]] = {
+    PlatformKind.EDIARY: frozenset({"login", "context", "schedule", "recent_marks", "homework", "homework_file",
                             "homework_upload", "children", "lessons", "log_entry", "final_marks"}),
-    Kind.VIDEO: frozenset({"login", "catalogue", "lesson", "manifest", "segment"}),
-    Kind.TESTING: frozenset({"login", "start", "question", "answer", "finish"}),
-    Kind.TUTOR: frozenset({"login", "chat"}),
-    Kind.ENDPOINT: frozenset({"request"}),
+    PlatformKind.VIDEO: frozenset({"login", "catalogue", "lesson", "manifest", "segment"}),
+    PlatformKind.TESTING: frozenset({"login", "start", "question", "answer", "finish"}),
+    PlatformKind.TUTOR: frozenset({"login", "chat"}),
+    PlatformKind.ENDPOINT: frozenset({"request"}),
 }
 
 
@@ -113,7 +113,7 @@ class Platform(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Kind
+    kind: PlatformKind
     prefix: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
     share: float = Field(default=1.0, gt=0, le=1000)
     think_seconds: float = Field(default=30.0, gt=0, le=3600)
@@ -192,7 +192,7 @@ class Profile(BaseModel):
                 raise ValueError(f"platform name {name!r} must be lower-case letters, digits and _")
         return platforms
 
-    def only(self, kinds: set[Kind] | None) -> dict[str, Platform]:
+    def only(self, kinds: set[PlatformKind] | None) -> dict[str, Platform]:
         """The platforms of the given kinds (all when None)."""
         return {name: p for name, p in self.platforms.items() if kinds is None or p.kind in kinds}
 

@@ -4,7 +4,7 @@ Each endpoint has a bounded pool of workers, a bounded queue in front of it (503
 it) and a log-normal service time that is spent *waiting* (asyncio.sleep), so the simulator's CPU is
 never what limits it: its capacity is workers / service time, as declared. At quarter end the
 endpoints with a `quarter_end_factor` slow down by that factor. Streaming endpoints (the AI tutor)
-hold their worker while the answer streams. Its own /metrics shows queues and busy workers.
+hold their worker while the answer streams. Its own /metrics shows queues and busy workers; loadtests/serving.py serves it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from core.metrics import instrument, metric
-from loadtests.profile import PARAMETER, Endpoint, Kind, Profile
+from loadtests.profile import PARAMETER, Endpoint, PlatformKind, Profile
 
 STREAM_CHUNKS_PER_SECOND = 10
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -78,7 +78,7 @@ def _pools(profile: Profile, quarter_end: bool) -> dict[str, list[tuple[re.Patte
     routes: dict[str, list[tuple[re.Pattern, Pool]]] = collections.defaultdict(list)
     for platform_name, platform in profile.platforms.items():
         for name, endpoint in platform.endpoints.items():
-            size = platform.segment_bytes() if (platform.kind is Kind.VIDEO and name == "segment") else endpoint.response_bytes
+            size = platform.segment_bytes() if (platform.kind is PlatformKind.VIDEO and name == "segment") else endpoint.response_bytes
             slow = endpoint.capacity.quarter_end_factor if quarter_end else 1.0
             pattern = re.compile(re.escape(platform.prefix) + _route_pattern(endpoint.route) + "$")
             routes[endpoint.method].append((pattern, Pool(platform_name, name, endpoint, size, slow)))
@@ -181,17 +181,6 @@ class _PoolCollector:
             queued.add_metric([pool.platform, pool.name], len(pool.waiters))
         yield busy
         yield queued
-
-
-def serve(profile: Profile, host: str = "127.0.0.1", port: int = 8780, quarter_end: bool = False,
-          seed: int = 1) -> None:
-    """Serve the simulator until interrupted (uvicorn, one event loop)."""
-    import uvicorn
-
-    config = uvicorn.Config(Simulator(profile, quarter_end, seed), host=host, port=port, log_level="warning",
-                            access_log=False, http="httptools", backlog=8192, timeout_keep_alive=120,
-                            lifespan="off")
-    uvicorn.Server(config).run()
 
 
 def capacity_table(profile: Profile, quarter_end: bool = False) -> list[tuple[str, str, int, int, float]]:

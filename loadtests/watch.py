@@ -1,15 +1,16 @@
 """The master's watch: stop the run when errors or p95 break the profile's bounds, and write the summary.
 
 Bounds are judged over a sliding window of the merged stats (not since the start, so a run that
-degrades is caught while it degrades). A stop sets exit code 3; the summary JSON says why.
+degrades is caught while it degrades). A stop sets exit code 3; the summary says which bound broke,
+its value and limit, the second of the run, and the arrival rate and students in session then.
 """
 
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gevent
@@ -18,11 +19,13 @@ from locust.env import Environment
 from loadtests import exporter
 from loadtests.openmodel import REQUEST_BUCKETS, lag_quantile
 from loadtests.plan import Plan
+from loadtests.summary import Entry, ErrorCount, FirstByte, Stop, StopBound, Summary
 
 log = logging.getLogger("mektepnet.loadtest")
 CHECK_EVERY_SECONDS = 2.0
 EXIT_STOPPED = 3
-_STOP_REASON: dict[int, str] = {}
+# A run that ends within this of its planned duration ran its duration (Locust's -t takes whole seconds).
+DURATION_SLACK_SECONDS = 1.0
 
 
 def window_percentile(newer: dict[int, int], older: dict[int, int], q: float) -> float:
@@ -37,35 +40,91 @@ def window_percentile(newer: dict[int, int], older: dict[int, int], q: float) ->
     return 0.0
 
 
-def _watch(environment: Environment, plan: Plan) -> None:
-    bounds = plan.profile.limits.stop_when
-    snapshots: collections.deque = collections.deque()
-    while True:
-        gevent.sleep(CHECK_EVERY_SECONDS)
-        total = environment.runner.stats.total
-        now = time.monotonic()
-        snapshots.append((now, total.num_requests, total.num_failures, dict(total.response_times)))
-        while snapshots and now - snapshots[0][0] > bounds.window_seconds:
-            snapshots.popleft()
-        _, requests0, failures0, times0 = snapshots[0]
-        requests, failures = total.num_requests - requests0, total.num_failures - failures0
-        if requests < bounds.min_requests:
-            continue
-        p95_seconds = window_percentile(total.response_times, times0, 0.95) / 1000
-        reason = None
-        if failures / requests > bounds.error_ratio:
-            reason = f"error ratio {failures / requests:.2f} over {bounds.window_seconds:g} s > {bounds.error_ratio:g}"
-        elif p95_seconds > bounds.p95_seconds:
-            reason = f"p95 {p95_seconds:.2f} s over {bounds.window_seconds:g} s > {bounds.p95_seconds:g} s"
-        if reason:
-            log.error("stopping the run: %s", reason)
-            _STOP_REASON[id(environment)] = reason
-            environment.process_exit_code = EXIT_STOPPED
-            environment.runner.quit()
-            return
+@dataclass(frozen=True)
+class Snapshot:
+    """The merged counts at one moment (monotonic seconds)."""
+
+    at: float
+    requests: int
+    failures: int
+    response_times: dict[int, int]
+    arrived: int
+    sent: int
+    in_session: int
 
 
-def summary(environment: Environment, plan: Plan, schedules: dict) -> dict:
+class Watch:
+    """Snapshots of the merged stats every CHECK_EVERY_SECONDS; stops the run when a bound breaks."""
+
+    def __init__(self, environment: Environment, plan: Plan, schedules: dict):
+        self.environment, self.plan, self.schedules = environment, plan, schedules
+        self.bounds = plan.profile.limits.stop_when
+        # The run's start is a snapshot of zeros for the rates; the bounds are judged on the checks' snapshots alone.
+        self._start = Snapshot(time.monotonic(), 0, 0, {}, 0, 0, 0)
+        self.snapshots: collections.deque[Snapshot] = collections.deque([self._start])
+        self.stop: Stop | None = None
+
+    def snapshot(self) -> Snapshot:
+        """The counts now; keeps the window's snapshots and the last one at least `window_seconds` old."""
+        total = self.environment.runner.stats.total
+        tally = exporter.merged_tally(self.environment, self.schedules)
+        now = Snapshot(time.monotonic(), total.num_requests, total.num_failures, dict(total.response_times),
+                       tally["arrived"], tally["sent"], tally["in_session"])
+        self.snapshots.append(now)
+        while len(self.snapshots) > 1 and now.at - self.snapshots[1].at >= self.bounds.window_seconds:
+            self.snapshots.popleft()
+        return now
+
+    def check(self) -> Stop | None:
+        """A Stop when the window breaks a bound (once `min_requests` were made in it)."""
+        now = self.snapshot()
+        first = next(s for s in self.snapshots
+                     if s is not self._start and now.at - s.at <= self.bounds.window_seconds)
+        requests, failures = now.requests - first.requests, now.failures - first.failures
+        if requests < self.bounds.min_requests:
+            return None
+        if failures / requests > self.bounds.error_ratio:
+            return self._stop(StopBound.ERROR_RATIO, failures / requests, self.bounds.error_ratio)
+        p95_seconds = window_percentile(now.response_times, first.response_times, 0.95) / 1000
+        if p95_seconds > self.bounds.p95_seconds:
+            return self._stop(StopBound.P95_SECONDS, p95_seconds, self.bounds.p95_seconds)
+        return None
+
+    def final(self) -> Stop:
+        """Why the run ended: the bound that broke, else its duration ran out or it was interrupted."""
+        if self.stop is not None:
+            return self.stop
+        self.snapshot()
+        elapsed = self._second()
+        ran_out = elapsed >= int(self.plan.duration_seconds) - DURATION_SLACK_SECONDS
+        return self._stop(StopBound.DURATION if ran_out else StopBound.INTERRUPTED, elapsed,
+                          self.plan.duration_seconds, window_seconds=0.0)
+
+    def _second(self) -> float:
+        return max(0.0, time.time() - self.environment.runner.stats.start_time)
+
+    def _stop(self, bound: StopBound, value: float, limit: float, window_seconds: float | None = None) -> Stop:
+        # Rates over at least the window: from the last snapshot that old (or the run's start) to now.
+        now, first = self.snapshots[-1], self.snapshots[0]
+        span = now.at - first.at
+        return Stop(bound=bound, value=round(value, 6), limit=limit,
+                    window_seconds=self.bounds.window_seconds if window_seconds is None else window_seconds,
+                    at_second=round(self._second(), 3),
+                    arrival_rate_per_second=(now.arrived - first.arrived) / span if span > 0 else 0.0,
+                    request_rate_per_second=(now.sent - first.sent) / span if span > 0 else 0.0,
+                    in_session=now.in_session)
+
+    def run(self) -> None:
+        """Check every CHECK_EVERY_SECONDS until a bound breaks; then stop the run with exit code 3."""
+        while self.stop is None:
+            gevent.sleep(CHECK_EVERY_SECONDS)
+            self.stop = self.check()
+        log.error("stopping the run: %s", self.stop.describe())
+        self.environment.process_exit_code = EXIT_STOPPED
+        self.environment.runner.quit()
+
+
+def summary(environment: Environment, plan: Plan, schedules: dict, stop: Stop) -> Summary:
     """The run's results: per endpoint, totals, the open model's intended vs sent, lag, and why it stopped."""
     stats = environment.runner.stats
     tally = exporter.merged_tally(environment, schedules)
@@ -73,48 +132,46 @@ def summary(environment: Environment, plan: Plan, schedules: dict) -> dict:
     entries = []
     for (name, method), entry in sorted(stats.entries.items()):
         platform, _, endpoint = name.partition(":")
-        entries.append({"platform": platform, "endpoint": endpoint, "method": method, "requests": entry.num_requests,
-                        "failures": entry.num_failures, "p50_ms": entry.get_response_time_percentile(0.5),
-                        "p95_ms": entry.get_response_time_percentile(0.95),
-                        "p99_ms": entry.get_response_time_percentile(0.99), "max_ms": entry.max_response_time,
-                        "bytes": entry.total_content_length})
-    errors = [{"name": e.name, "method": e.method, "outcome": exporter.outcome(e.error), "count": e.occurrences}
+        entries.append(Entry(platform=platform, endpoint=endpoint, method=method, requests=entry.num_requests,
+                             failures=entry.num_failures, p50_ms=entry.get_response_time_percentile(0.5),
+                             p95_ms=entry.get_response_time_percentile(0.95),
+                             p99_ms=entry.get_response_time_percentile(0.99), max_ms=entry.max_response_time or 0,
+                             bytes=entry.total_content_length))
+    errors = [ErrorCount(name=e.name, method=e.method, outcome=exporter.outcome(e.error), count=e.occurrences)
               for e in stats.errors.values()]
     total = stats.total
-    return {
-        "profile": plan.profile.name, "shape": plan.shape.name, "students": plan.students,
-        "duration_seconds": plan.duration_seconds, "elapsed_seconds": round(elapsed, 3),
-        "stopped": _STOP_REASON.get(id(environment)),
-        "requests": total.num_requests, "failures": total.num_failures,
-        "p50_ms": total.get_response_time_percentile(0.5), "p95_ms": total.get_response_time_percentile(0.95),
-        "p99_ms": total.get_response_time_percentile(0.99),
-        "intended": tally["intended"], "sent": tally["sent"], "arrived": tally["arrived"],
-        "students_planned": tally["students"],
-        "lag_p50_seconds": lag_quantile(tally["lag_counts"], 0.5),
-        "lag_p99_seconds": lag_quantile(tally["lag_counts"], 0.99),
-        "lag_mean_seconds": tally["lag_sum"] / tally["sent"] if tally["sent"] else 0.0,
-        "lag_counts": tally["lag_counts"],
-        "first_byte": {name: {"count": sum(counts[:-1]), "p50_seconds": lag_quantile(counts[:-1], 0.5, REQUEST_BUCKETS),
-                              "p95_seconds": lag_quantile(counts[:-1], 0.95, REQUEST_BUCKETS)}
-                       for name, counts in tally["first_bytes"].items()},
-        "entries": entries, "errors": errors,
-    }
+    return Summary(
+        profile=plan.profile.name, shape=plan.shape.name, students=plan.students,
+        duration_seconds=plan.duration_seconds, elapsed_seconds=round(elapsed, 3), stop=stop,
+        requests=total.num_requests, failures=total.num_failures,
+        p50_ms=total.get_response_time_percentile(0.5), p95_ms=total.get_response_time_percentile(0.95),
+        p99_ms=total.get_response_time_percentile(0.99),
+        intended=tally["intended"], sent=tally["sent"], arrived=tally["arrived"], students_planned=tally["students"],
+        lag_p50_seconds=lag_quantile(tally["lag_counts"], 0.5), lag_p99_seconds=lag_quantile(tally["lag_counts"], 0.99),
+        lag_mean_seconds=tally["lag_sum"] / tally["sent"] if tally["sent"] else 0.0, lag_counts=tally["lag_counts"],
+        first_byte={name: FirstByte(count=sum(counts[:-1]), p50_seconds=lag_quantile(counts[:-1], 0.5, REQUEST_BUCKETS),
+                                    p95_seconds=lag_quantile(counts[:-1], 0.95, REQUEST_BUCKETS))
+                    for name, counts in tally["first_bytes"].items()},
+        entries=entries, errors=errors)
 
 
 def install(environment: Environment, plan: Plan, schedules: dict) -> None:
     """Start the watch when the test starts; write the summary when the process quits."""
-    started: list = []
+    watches: list[tuple[Watch, gevent.Greenlet]] = []
 
     def on_test_start(**_) -> None:
-        if not started:
-            started.append(gevent.spawn(_watch, environment, plan))
+        if not watches:
+            watch = Watch(environment, plan, schedules)
+            watches.append((watch, gevent.spawn(watch.run)))
 
     def on_quitting(**_) -> None:
-        for greenlet in started:
+        for _, greenlet in watches:
             greenlet.kill(block=False)
         path = environment.parsed_options.mektep_summary
         if path:
-            Path(path).write_text(json.dumps(summary(environment, plan, schedules), indent=1), encoding="utf-8")
+            watch = watches[0][0] if watches else Watch(environment, plan, schedules)
+            result = summary(environment, plan, schedules, watch.final())
+            Path(path).write_text(result.model_dump_json(indent=1), encoding="utf-8")
 
     environment.events.test_start.add_listener(on_test_start)
     environment.events.quitting.add_listener(on_quitting)

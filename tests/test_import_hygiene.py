@@ -7,7 +7,8 @@ from tests.helpers.cli import ROOT
 
 
 @pytest.mark.parametrize("module", ["cli.main", "core", "probes", "collectors", "cli.loadtest", "cli.platform_sim",
-                                    "loadtests.launch", "loadtests.plan", "loadtests.simulator"])
+                                    "loadtests.launch", "loadtests.plan", "loadtests.simulator",
+                                    "loadtests.document", "loadtests.serving", "loadtests.summary", "loadtests.options"])
 def test_importing_our_asyncio_side_leaves_locust_and_gevent_out(module):
     """Locust monkey-patches the interpreter with gevent on import; only `mektepnet loadtest` may load it."""
     code = (f"import sys, {module}; "

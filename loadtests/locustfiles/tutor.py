@@ -3,11 +3,11 @@
     locust -f loadtests/locustfiles/tutor.py --headless -u 50 -t 2m --mektep-students 2000 --mektep-shape first-bell
 """
 
-from loadtests.profile import Kind
+from loadtests.profile import PlatformKind
 from loadtests.users import OpenModelUser
 
 
 class TutorStudents(OpenModelUser):
     """A pool of senders for the tutor journeys of the profile's tutor platforms."""
 
-    kinds = frozenset({Kind.TUTOR})
+    kinds = frozenset({PlatformKind.TUTOR})

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.loadgen import Nginx, cpu_part, cpu_table, students_part, students_table
-from loadtests.profile import Kind
+from loadtests.profile import PlatformKind
 from tests.helpers.ports import free_port
 from tests.helpers.tools import require_tool
 
@@ -20,7 +20,7 @@ def test_a_corner_of_both_parts_against_nginx():
     with tempfile.TemporaryDirectory() as temp:
         directory, ports = Path(temp), [free_port() for _ in range(2)]
         with Nginx(directory, ports):
-            rows = cpu_part(directory, ports, seconds=2, kinds=[Kind.EDIARY])
+            rows = cpu_part(directory, ports, seconds=2, kinds=[PlatformKind.EDIARY])
             results = students_part(directory, ports, students=1000, baseline_users=200, seconds=3, warmup=5, ramp=3)
     assert [row["tool"].split()[0] for row in rows] == ["plain", "mektepnet", "wrk"]
     assert all(row["requests"] > 0 and row["requests_per_cpu_second"] > 0 for row in rows)

@@ -22,7 +22,7 @@ from dashboards.rules import rule_groups
 from probes.context import ProbeContext
 from tests.collectors.test_exporter import REGISTRY, YEAR, recent_school_days
 from tests.helpers.collector import collector_thread, enrolled, upload
-from tests.helpers.prometheus import _free_port
+from tests.helpers.ports import free_port
 from tests.helpers.tools import require_tool
 
 VARIABLES = {"$region": ".*", "$school": "KZ-002", "$platform": ".*", "$__rate_interval": "1m", "$__range": "5m"}
@@ -93,7 +93,7 @@ def test_every_expression_runs_and_the_collectors_return_series(tmp_path, small_
             "rule_files": [str(tmp_path / "rules.yml")],
             "scrape_configs": [{"job_name": "mektepnet-collector",
                                 "static_configs": [{"targets": [url.removeprefix("http://")]}]}]}))
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen([require_tool("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
                                     f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                                     f"--web.listen-address=127.0.0.1:{port}"],

@@ -15,7 +15,6 @@ import yaml
 from tests.helpers.ports import free_port
 from tests.helpers.tools import require_tool
 
-_free_port = free_port      # tests/loadtests/ and benchmarks/loadgen.py still import it from here
 
 
 class PrometheusServer:

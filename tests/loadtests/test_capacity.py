@@ -2,7 +2,7 @@ import pytest
 
 from core.errors import CoreError
 from loadtests.capacity import generator_fleet, load_generator_capacity
-from loadtests.profile import Kind
+from loadtests.profile import PlatformKind
 from tests.helpers.cli import FIXTURES
 from tests.helpers.tools import single_problem
 
@@ -12,15 +12,15 @@ REQUESTS_PER_STUDENT_SECOND = 2004 / 60_000
 
 def test_the_embedded_figures_cover_every_kind_and_are_those_measured():
     capacity = load_generator_capacity()
-    assert set(capacity.requests_per_cpu_second) == set(Kind)
-    assert capacity.requests_per_cpu_second[Kind.EDIARY] == 8587
+    assert set(capacity.requests_per_cpu_second) == set(PlatformKind)
+    assert capacity.requests_per_cpu_second[PlatformKind.EDIARY] == 8587
     assert capacity.rig_ceiling_requests_per_second > 0
 
 
 @pytest.mark.parametrize("students, cores", [(1_000_000, 10), (3_900_000, 36)])
 def test_the_fleet_for_a_country_of_students_matches_the_benchmark_s_own_table(students, cores):
     # docs/benchmarks.md plans 10 cores for 1 M students and 36 for 3.9 M at 70 % (one worker per core).
-    fleet = generator_fleet({Kind.EDIARY: students * REQUESTS_PER_STUDENT_SECOND}, students)
+    fleet = generator_fleet({PlatformKind.EDIARY: students * REQUESTS_PER_STUDENT_SECOND}, students)
     assert fleet.cores == fleet.workers == cores
     # ~90,000 connections per worker at ~110,000 students: it needs a LimitNOFILE near 100,000
     assert 80_000 < fleet.open_files_per_worker < 100_000

@@ -40,12 +40,12 @@ def test_a_session_keeps_one_connection_for_its_requests_and_names_a_refused_one
 
 CAP_SCRIPT = """
 import gevent
-from loadtests.openmodel import Schedule
+from loadtests.openmodel import ArrivalSchedule
 from loadtests.plan import Plan
 from loadtests.profile import load_profile
 from loadtests.shapes import shape
 plan = Plan(load_profile(), shape("steady"), (1000,), 60, ramp_seconds=0)
-schedule = Schedule(plan, ["http://127.0.0.1:9"], rate_cap=50)
+schedule = ArrivalSchedule(plan, ["http://127.0.0.1:9"], rate_cap=50)
 gevent.sleep(2.0)
 print(schedule.tally.intended, schedule.ready.qsize())
 """

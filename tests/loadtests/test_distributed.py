@@ -9,7 +9,8 @@ import pytest
 
 from tests.helpers.cli import ROOT
 from tests.helpers.platformsim import platform_sim, sim_counter
-from tests.helpers.prometheus import _free_port, prometheus
+from tests.helpers.ports import free_port
+from tests.helpers.prometheus import prometheus
 
 STUDENTS = 400
 REQUEST_BUCKETS = (0.0, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -29,12 +30,12 @@ def _bucket_of(seconds: float) -> tuple[float, float]:
 
 
 def test_a_master_and_two_workers_serve_merged_metrics_that_promql_reads(tmp_path):
-    metrics_port = _free_port()
+    metrics_port = free_port()
     with platform_sim() as url, prometheus(tmp_path, [f"127.0.0.1:{metrics_port}"]) as prom:
         run = subprocess.Popen(
             [sys.executable, "-m", "cli", "loadtest", "run", "--headless", "--json", "--host", url, "--workers", "2",
              "--students", str(STUDENTS), "--shape", "first-bell", "--duration", "45s", "--metrics-port",
-             str(metrics_port), "--master-port", str(_free_port()), "--run-dir", str(tmp_path / "run")],
+             str(metrics_port), "--master-port", str(free_port()), "--run-dir", str(tmp_path / "run")],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             prom.wait_for("mektepnet_loadtest_workers == 2", 40)
@@ -78,7 +79,7 @@ def test_a_master_and_two_workers_serve_merged_metrics_that_promql_reads(tmp_pat
 
 def test_a_worker_joining_from_another_machine_gets_the_plan_from_the_master(tmp_path):
     """The runbook's path: the master waits for a remote worker; `loadtest worker` knows only where the master is."""
-    master_port = _free_port()
+    master_port = free_port()
     with platform_sim() as url:
         worker = subprocess.Popen([sys.executable, "-m", "cli", "loadtest", "worker", "--master-host", "127.0.0.1",
                                    "--master-port", str(master_port), "--processes", "1"], cwd=ROOT,
@@ -104,7 +105,7 @@ def test_a_worker_joining_from_another_machine_gets_the_plan_from_the_master(tmp
 
 def test_plain_locust_master_and_workers_share_the_students_and_the_run_time(tmp_path):
     """`locust --master` and `--worker` by hand: the workers learn their count and the shape's duration from the master."""
-    master_port, summary = _free_port(), tmp_path / "summary.json"
+    master_port, summary = free_port(), tmp_path / "summary.json"
     locustfile = str(ROOT / "loadtests" / "locustfiles" / "ediary.py")
     with platform_sim() as url:
         workers = [subprocess.Popen([sys.executable, "-m", "locust", "-f", locustfile, "--worker", "--master-port",

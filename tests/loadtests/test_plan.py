@@ -3,7 +3,7 @@ import pytest
 from core.errors import CoreError
 from core.synthetic import generate_registry
 from loadtests.plan import Plan
-from loadtests.profile import Kind, load_profile
+from loadtests.profile import PlatformKind, load_profile
 from loadtests.shapes import SHAPES, group_sizes, registry_split, shape
 
 
@@ -56,7 +56,7 @@ def test_platform_shares_follow_the_profile():
     plan = Plan(load_profile(), shape("steady"), (10_000,), 600)
     platforms = [a.platform for a in plan.arrivals()]
     assert platforms.count("kundelik") / len(platforms) == pytest.approx(0.6, abs=0.02)
-    only_video = Plan(load_profile(), shape("steady"), (100,), 600, kinds=frozenset({Kind.VIDEO}))
+    only_video = Plan(load_profile(), shape("steady"), (100,), 600, kinds=frozenset({PlatformKind.VIDEO}))
     assert {a.platform for a in only_video.arrivals()} == {"bilimland"}
 
 
@@ -91,4 +91,4 @@ def test_a_kind_the_profile_lacks_is_refused():
     profile = load_profile()
     only_tutor = Profile.model_validate({**profile.model_dump(), "platforms": {"tutor": profile.platforms["tutor"].model_dump()}})
     with pytest.raises(CoreError, match="--kind"):
-        Plan(only_tutor, shape("steady"), (10,), 60, kinds=frozenset({Kind.VIDEO}))
+        Plan(only_tutor, shape("steady"), (10,), 60, kinds=frozenset({PlatformKind.VIDEO}))

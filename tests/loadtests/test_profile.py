@@ -2,7 +2,7 @@ import pytest
 
 from core.errors import CoreError
 from loadtests.journeys import journeys, requests_per_student_second
-from loadtests.profile import REQUIRED_ENDPOINTS, Kind, load_profile
+from loadtests.profile import REQUIRED_ENDPOINTS, PlatformKind, load_profile
 from tests.helpers.cli import FIXTURES
 from tests.helpers.tools import single_problem
 
@@ -12,8 +12,8 @@ PROFILES = FIXTURES / "loadtests"
 def test_the_embedded_profile_has_every_kind_and_the_endpoints_its_journeys_use():
     # The embedded profile rehearses the national platforms; a single API (endpoint) is the readiness fixture's.
     profile, readiness = load_profile(), load_profile(PROFILES / "readiness.yaml")
-    assert {p.kind for p in profile.platforms.values()} == set(Kind) - {Kind.ENDPOINT}
-    assert Kind.ENDPOINT in {p.kind for p in readiness.platforms.values()}
+    assert {p.kind for p in profile.platforms.values()} == set(PlatformKind) - {PlatformKind.ENDPOINT}
+    assert PlatformKind.ENDPOINT in {p.kind for p in readiness.platforms.values()}
     for platform in [*profile.platforms.values(), *readiness.platforms.values()]:
         used = {step.endpoint for journey in journeys(platform.kind, quarter_end=True) for step in journey.steps}
         used |= {step.endpoint for journey in journeys(platform.kind) for step in journey.steps}
@@ -27,8 +27,8 @@ def test_a_video_segment_is_the_bitrate_times_its_length():
 
 
 def test_quarter_end_makes_teachers_write_more():
-    ordinary = {j.role: j for j in journeys(Kind.EDIARY)}["teacher"]
-    teacher = {j.role: j for j in journeys(Kind.EDIARY, quarter_end=True)}["teacher"]
+    ordinary = {j.role: j for j in journeys(PlatformKind.EDIARY)}["teacher"]
+    teacher = {j.role: j for j in journeys(PlatformKind.EDIARY, quarter_end=True)}["teacher"]
     assert sum(step.endpoint == "log_entry" for step in teacher.steps) == 12
     assert teacher.steps[-1].endpoint == "final_marks" and "final_marks" not in {s.endpoint for s in ordinary.steps}
     assert teacher.weight == 0.5 > ordinary.weight

@@ -4,16 +4,17 @@ import json
 
 import pytest
 
+from loadtests.summary import StopBound, Summary
 from tests.helpers.cli import FIXTURES, run_cli
 from tests.helpers.platformsim import platform_sim, sim_counter
-from tests.helpers.prometheus import _free_port
+from tests.helpers.ports import free_port
 
 PROFILES = FIXTURES / "loadtests"
 
 
 def _run(tmp_path, url, *args):
     result = run_cli("loadtest", "run", "--headless", "--host", url, "--run-dir", tmp_path / "run",
-                     "--metrics-port", _free_port(), "--master-port", _free_port(), "--json", *args)
+                     "--metrics-port", free_port(), "--master-port", free_port(), "--json", *args)
     summary_file = tmp_path / "run" / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
     return result, summary
@@ -35,6 +36,7 @@ def test_latency_counts_from_the_intended_send_time_so_a_saturated_generator_can
     assert login["p95_ms"] >= 1800 and login["max_ms"] >= 2000   # a send-time clock would say ~300 ms
     assert summary["lag_p99_seconds"] >= 1.0                      # and the generator admits it was late
     assert summary["intended"] >= 20 and summary["sent"] >= 20
+    assert summary["stop"]["bound"] == "duration" and summary["stop"]["limit"] == 20
 
 
 def test_the_stop_bounds_end_a_run_whose_errors_break_them(tmp_path):
@@ -42,9 +44,19 @@ def test_the_stop_bounds_end_a_run_whose_errors_break_them(tmp_path):
         result, summary = _run(tmp_path, url, "--profile", PROFILES / "tiny_capacity.yaml", "--shape", "new-platform",
                                "--students", 200, "--duration", "60s", "--workers", 0)
     assert result.returncode == 3, result.stderr + result.stdout
-    assert summary["stopped"].startswith("error ratio") and summary["elapsed_seconds"] < 30
+    stop = summary["stop"]
+    assert stop["bound"] == "error_ratio" and summary["elapsed_seconds"] < 30
     outcomes = {e["outcome"] for e in summary["errors"]}
     assert "http_503" in outcomes
+    # The stop is structured: the ratio that broke the profile's bound (0.3 over 4 s), when, and the load then.
+    assert stop["value"] > stop["limit"] == 0.3 and stop["window_seconds"] == 4
+    assert 0 < stop["at_second"] <= summary["elapsed_seconds"] + 1
+    assert stop["arrival_rate_per_second"] > 0 and stop["request_rate_per_second"] > 0
+    assert 0 < stop["in_session"] <= 200
+    # The file reads back as the typed summary, and the --json output is the same document.
+    parsed = Summary.model_validate_json((tmp_path / "run" / "summary.json").read_text())
+    assert parsed.stop.bound is StopBound.ERROR_RATIO and parsed.stop.broke_a_bound
+    assert Summary.model_validate_json(result.stdout[result.stdout.index("\n{") + 1:]) == parsed
 
 
 @pytest.mark.parametrize("args, message", [

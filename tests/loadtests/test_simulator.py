@@ -32,7 +32,7 @@ def test_two_workers_and_a_queue_of_two_serve_four_of_ten_and_refuse_six_with_50
 
 
 def test_quarter_end_slows_the_endpoints_that_declare_it():
-    with platform_sim(TINY, "--quarter-end") as url:
+    with platform_sim(TINY, quarter_end=True) as url:
         [(status, seconds, _)] = asyncio.run(_logins(url, 1))
     assert status == 200 and seconds == pytest.approx(0.9, abs=0.2)
 
