@@ -23,7 +23,6 @@ def test_a_test_downloads_then_uploads_and_stops_early_on_a_stable_rate():
     for result in (download, upload):
         assert result.throughput_bps > 200e6                  # loopback
         assert result.stopped_early and result.stop_reason == "stable"
-        assert result.elapsed_seconds < 9.5
         assert result.min_rtt_seconds is not None and result.min_rtt_seconds < 0.01
         assert result.server == ndt7.url
     assert (download.test, upload.test) == ("download", "upload")
