@@ -56,9 +56,10 @@ class Nginx:
         """nginx's error log so far (info level: client timeouts are there)."""
         return (self.directory / "error.log").read_text(encoding="utf-8", errors="replace")
 
-    def timed_out_clients(self) -> int:
-        """How many requests nginx cut off because the client was too slow (header or body)."""
-        return self.error_log().count("client timed out")
+    def timed_out_clients(self, phase: str) -> int:
+        """How many connections nginx cut off for being slow in `phase` ('SSL handshaking', 'reading client
+        request line' ...); requests cut off later are in the access log with status 408."""
+        return self.error_log().count(f"client timed out (110: Connection timed out) while {phase}")
 
     def access_statuses(self) -> list[int]:
         """The status of every request nginx answered, in order."""
