@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from contextlib import contextmanager
@@ -51,6 +52,10 @@ class Nginx:
     port: int
     ca_file: Path
     directory: Path
+
+    def verify(self) -> ssl.SSLContext:
+        """A client's TLS context that trusts the test CA (for httpx's `verify=`)."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def error_log(self) -> str:
         """nginx's error log so far (info level: client timeouts are there)."""

@@ -181,7 +181,7 @@ def test_no_collector_answering_is_a_503_with_retry_after_and_the_probe_keeps_it
     with nginx_in_front(f"http://127.0.0.1:{free_port()}", tmp_path / "nginx") as nginx:
         credentials = Credentials(probe_id="p-kz-001-000001", school_id="KZ-001", token="t" * 43,
                                   expires_at="2099-01-01T00:00:00Z")
-        answer = httpx.post(f"{nginx.url}/api/v1/measurements", content=b"{}", verify=str(nginx.ca_file))
+        answer = httpx.post(f"{nginx.url}/api/v1/measurements", content=b"{}", verify=nginx.verify())
         outbox = Outbox(tmp_path / "outbox.sqlite3")
         outbox.add(latency_records("KZ-001", credentials.probe_id, 3))
         uploader = Uploader(nginx.url, credentials, outbox, UploadSettings(), Clock(), tls_context(nginx.ca_file))
@@ -192,7 +192,7 @@ def test_no_collector_answering_is_a_503_with_retry_after_and_the_probe_keeps_it
 
 
 def test_metrics_are_served_to_the_monitoring_network_only(front):
-    inside = httpx.get(f"{front.nginx.url}/metrics", verify=str(front.nginx.ca_file))
+    inside = httpx.get(f"{front.nginx.url}/metrics", verify=front.nginx.verify())
     with tls_socket(front.nginx, ATTACKER) as sock:
         sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: collector.edu.kz\r\nConnection: close\r\n\r\n")
         outside, _ = answer_of(sock)
