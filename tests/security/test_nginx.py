@@ -82,10 +82,18 @@ def test_a_body_one_byte_over_the_collectors_limit_gets_413_from_nginx_and_one_a
     assert stored(front.db) == []
 
 
-def test_a_chunked_body_over_the_limit_gets_413_from_nginx(front):
+def test_an_enrolment_over_16_kib_gets_413_from_nginx(front):
     with tls_socket(front.nginx) as sock:
         sock.sendall(b"POST /api/v1/enroll HTTP/1.1\r\nHost: collector.edu.kz\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+                     b"Content-Length: 16385\r\nConnection: close\r\n\r\n")
+        status, text = answer_of(sock)
+    assert status == 413 and b"nginx" in text
+
+
+def test_a_chunked_body_over_the_limit_gets_413_from_nginx(front):
+    with tls_socket(front.nginx) as sock:
+        sock.sendall(b"POST /api/v1/measurements HTTP/1.1\r\nHost: collector.edu.kz\r\n"
+                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
         chunk = b"[" * 1_000_000
         try:
             for _ in range(5):
