@@ -70,10 +70,12 @@ def enrolled(url: str, db: Path, school_id: str, state_dir: Path, ca_file: Path 
     return asyncio.run(enroll(url, school_id, code, state_dir, ca_file))
 
 
-def upload(url: str, credentials: Credentials, records, outbox_path: Path) -> None:
-    """Send records to the collector the way a probe does: outbox first, then the real uploader."""
+def upload(url: str, credentials: Credentials, records, outbox_path: Path, ca_file: Path | None = None) -> None:
+    """Send records to the collector the way a probe does: outbox first, then the real uploader (https://
+    URLs verified against `ca_file`)."""
     from probes.clock import Clock
     from probes.config import UploadSettings
+    from probes.identity import tls_context
     from probes.outbox import Outbox
     from probes.uploader import Uploader
 
@@ -81,7 +83,8 @@ def upload(url: str, credentials: Credentials, records, outbox_path: Path) -> No
     outbox.add(records)
 
     async def drain() -> None:
-        uploader = Uploader(url, credentials, outbox, UploadSettings(batch_records=500), Clock())
+        tls = tls_context(ca_file) if url.startswith("https:") else None
+        uploader = Uploader(url, credentials, outbox, UploadSettings(batch_records=500), Clock(), tls)
         for _ in range(1000):
             if await uploader.upload_once() is not None and outbox.depth()[0] == 0:
                 return
