@@ -38,6 +38,7 @@ class Inputs:
     now: PeriodData
     before: PeriodData | None = None
     readiness: Readiness | None = None
+    synthetic: bool = False                 # the registry says it is synthetic: the report says so
 
 
 @dataclass(frozen=True)
