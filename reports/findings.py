@@ -11,11 +11,11 @@ from reports.tables import LABELS
 
 def findings(analysis: Analysis, words: Words) -> list[str]:
     """Sentences for the first page; a finding whose numbers are undefined is left out, never shown as 0."""
-    _, n = words.gettext, words.ngettext
+    _, ngettext = words.gettext, words.ngettext
     coverage = analysis.coverage.iloc[0]
     measured = int(coverage["schools_measured"])
     sentences = [
-        n("{count} school of {total} was measured in the period;", "{count} schools of {total} were measured in the "
+        ngettext("{count} school of {total} was measured in the period;", "{count} schools of {total} were measured in the "
           "period;", measured).format(count=words.number(measured), total=words.number(coverage["schools"]))
         + " " + _("silent: {silent}, without a connection: {unconnected}.").format(
             silent=words.number(coverage["schools_silent"]), unconnected=words.number(coverage["schools_unconnected"]))]
@@ -35,7 +35,7 @@ def findings(analysis: Analysis, words: Words) -> list[str]:
             gini=words.number(analysis.gini, 3), theil=words.number(analysis.theil_by_region.total, 3),
             between=words.percent(analysis.theil_by_region.between_share)))
     equity = analysis.equity
-    sentences.append(n("{count} rural school passes the rural norm of {rural} but would fail the urban norm of "
+    sentences.append(ngettext("{count} rural school passes the rural norm of {rural} but would fail the urban norm of "
                        "{urban} (students: {students}).",
                        "{count} rural schools pass the rural norm of {rural} but would fail the urban norm of "
                        "{urban} (students: {students}).", equity.schools).format(

@@ -33,25 +33,25 @@ def shown(table: Table, words: Words) -> ShownTable:
 
 
 def _sentences(analysis: Analysis, words: Words) -> dict[str, str]:
-    _, n = words.gettext, words.ngettext
+    _, ngettext = words.gettext, words.ngettext
     equity = analysis.equity
     rural = analysis.what_if
     capacity = analysis.capacity_by_locality
     no_video = int(capacity["schools_without_video"].sum())
     sentences = {
-        "equity_sentence": n(
+        "equity_sentence": ngettext(
             "{count} rural school of {counted} meets its own download norm but is below the urban norm of {urban}.",
             "{count} rural schools of {counted} meet their own download norm but are below the urban norm of {urban}.",
             equity.schools).format(count=words.number(equity.schools), counted=words.number(equity.rural_counted),
                                    urban=words.mbps(equity.urban_norm_bps, 0)) if len(rural) else "",
-        "capacity_sentence": n(
+        "capacity_sentence": ngettext(
             "{count} school cannot carry a single video lesson at the measured speed.",
             "{count} schools cannot carry a single video lesson at the measured speed.", no_video).format(
             count=words.number(no_video)),
         "change_sentence": _("No previous period to compare with."), "readiness_sentence": ""}
     change = analysis.change
     if change is not None and change.schools:
-        sentences["change_sentence"] = n(
+        sentences["change_sentence"] = ngettext(
             "Over {count} school measured in both periods, the median bandwidth per student went from {before} to "
             "{now}, and the Gini coefficient from {gini_before} to {gini_now}.",
             "Over {count} schools measured in both periods, the median bandwidth per student went from {before} to "

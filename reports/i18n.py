@@ -91,11 +91,13 @@ class Words:
 
     def mbps(self, bps: float | None, decimals: int = 1) -> str:
         """bit/s as Mbit/s with the unit in this language."""
-        return "—" if bps is None or not math.isfinite(bps) else f"{self.number(bps / 1e6, decimals)}\u00a0{self.gettext('Mbit/s')}"
+        unit = self.gettext("Mbit/s")
+        return "—" if bps is None or not math.isfinite(bps) else f"{self.number(bps / 1e6, decimals)}\u00a0{unit}"
 
     def kbps(self, bps: float | None, decimals: int = 0) -> str:
         """bit/s as kbit/s with the unit in this language."""
-        return "—" if bps is None or not math.isfinite(bps) else f"{self.number(bps / 1e3, decimals)}\u00a0{self.gettext('kbit/s')}"
+        unit = self.gettext("kbit/s")
+        return "—" if bps is None or not math.isfinite(bps) else f"{self.number(bps / 1e3, decimals)}\u00a0{unit}"
 
     def date(self, day: date) -> str:
         """A date: DD.MM.YYYY in ru and kk, ISO in English."""

@@ -84,8 +84,8 @@ def tables(analysis: Analysis) -> list[Table]:
     decomposition = pd.DataFrame([
         {"by": part.by, "total": part.total, "within": part.within, "between": part.between,
          "between_share": part.between_share} for part in (analysis.theil_by_region, analysis.theil_by_locality)])
-    share_cols = (_c("school_share", N_("schools meeting"), "share"),
-                  _c("student_share", N_("students in schools meeting"), "share"))
+    share_cols = (_c("school_share", N_("schools meeting, %"), "share"),
+                  _c("student_share", N_("students in schools meeting, %"), "share"))
     counts = (_c("schools_meeting", N_("meet"), "int"), _c("schools_below", N_("below the norm"), "int"),
               _c("schools_no_data", N_("no data"), "int"))
     return [
@@ -93,7 +93,7 @@ def tables(analysis: Analysis) -> list[Table]:
             _c("region", N_("Region"), "region"), _c("schools", N_("Schools"), "int"),
             _c("schools_measured", N_("measured"), "int"), _c("schools_silent", N_("silent"), "int"),
             _c("schools_unconnected", N_("unconnected"), "int"), _c("students", N_("Students"), "int"),
-            _c("measured_share", N_("measured share"), "share")), analysis.coverage_by_region.reset_index()),
+            _c("measured_share", N_("measured, %"), "share")), analysis.coverage_by_region.reset_index()),
         Table("compliance", N_("Compliance with each norms policy"), (
             _c("policy", N_("Policy"), "label"), *counts, *share_cols), analysis.compliance),
         Table("compliance_region", N_("Compliance by region (main policy)"), (
@@ -108,11 +108,11 @@ def tables(analysis: Analysis) -> list[Table]:
             analysis.medians_by_category.reset_index()),
         Table("theil", N_("Theil-T index of per-student bandwidth and its parts"), (
             _c("by", N_("Grouping"), "label"), _c("total", N_("total"), "index"), _c("within", N_("within groups"), "index"),
-            _c("between", N_("between groups"), "index"), _c("between_share", N_("between groups, share"), "share")),
+            _c("between", N_("between groups"), "index"), _c("between_share", N_("between groups, %"), "share")),
             decomposition),
         Table("theil_regions", N_("Per-student bandwidth by region"), (
             _c("index", N_("Region"), "region"), _c("weight", N_("Students"), "int"),
-            _c("mean", N_("mean per student, kbit/s"), "kbps"), _c("share", N_("share of all bandwidth"), "share"),
+            _c("mean", N_("mean per student, kbit/s"), "kbps"), _c("share", N_("share of all bandwidth, %"), "share"),
             _c("theil", N_("Theil-T within the region"), "index"), _c("contribution", N_("contribution"), "index")),
             analysis.theil_by_region.groups.reset_index()),
         Table("what_if", N_("What-if norms for rural schools"), (
