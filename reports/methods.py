@@ -25,7 +25,7 @@ def methods(analysis: Analysis, words: Words) -> list[str]:
           "treated as 0."),
         _("School without a connection: the registry gives it no contract (0 bit/s). Its bandwidth counts as 0 "
           "and it is below every norm."),
-        _("Verdict: each school day is judged by the norms policy (core.verdict): only results inside the "
+        _("Verdict: each school day is judged by the norms policy: only results inside the "
           "school's hours on school days count; the minimum numbers of samples are scaled to one day. A school "
           "meets the policy over the period when it met it on more than half of its judged days (days with a "
           "verdict of meets or below); with no judged day it has no data."),

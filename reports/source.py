@@ -46,7 +46,7 @@ def read_period(store: Store, registry: Registry, policies: tuple[Policy, ...], 
 def check_registry(store: Store, registry: Registry, daily: pd.DataFrame) -> None:
     """Refuse a registry that does not describe the store's schools (some stored school is not in it)."""
     stored = set(store.school_table()["school_id"]) if hasattr(store, "school_table") else set()
-    stored |= set(daily["school_id"])
+    stored |= set(daily["school_id"]) | {school_id for school_id, _ in store.latest_values()}
     unknown = sorted(school_id for school_id in stored if school_id not in registry)
     if unknown:
         raise ReportError.one("--registry", "school_id", unknown[0],
