@@ -60,7 +60,7 @@ def distributions(analysis: Analysis, words: Words) -> str:
         if len(values):
             series.append(np.maximum(values.to_numpy(), 0.1))
             labels.append(words.gettext(LABELS[locality]))
-    boxes = axes.boxplot(series, vert=False, patch_artist=True, widths=0.5)
+    boxes = axes.boxplot(series, orientation="horizontal", patch_artist=True, widths=0.5)
     axes.set_yticks(range(1, len(labels) + 1), labels)
     for box, hatch, colour in zip(boxes["boxes"], ("", "//"), (OKABE_ITO["blue"], OKABE_ITO["orange"])):
         box.set(facecolor=colour, alpha=0.6, hatch=hatch)
