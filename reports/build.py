@@ -83,7 +83,8 @@ def analyse_store(request: ReportRequest, progress: Progress = lambda step: None
                           registry.synthetic))
 
 
-def write_report(request: ReportRequest, analysis: Analysis, progress: Progress = lambda step: None, written: date | None = None) -> list[Path]:
+def write_report(request: ReportRequest, analysis: Analysis, progress: Progress = lambda step: None,
+                 written: date | None = None) -> list[Path]:
     """Write the report's files into `request.out`; returns their paths."""
     from reports.html import render_html
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
+import pandas as pd
 import pytest
 
+from core.norms import load_policy
+from core.verdict import Period
 from reports.analysis.inequality import weighted_gini
 from reports.analysis.result import Inputs, PeriodData, analyse
 from reports.analysis.schools import counted, school_figures
-from core.norms import load_policy
-from core.verdict import Period
-from datetime import date
 from tests.reports.analysis.conftest import MBIT, verdicts
 
 
@@ -44,8 +45,6 @@ def test_gini_of_the_analysis_counts_unconnected_as_zero_and_leaves_silent_out(s
     # Per student: U1 50e6/500, U2 30e6/300, R1 7e6/100, R2 3e6/40, R3 0; weights 1000, 600, 200, 40, 100.
     values = [1e5, 1e5, 7e4, 7.5e4, 0.0]
     weights = [1000, 600, 200, 40, 100]
-    import pandas as pd
-
     assert result.gini == pytest.approx(weighted_gini(pd.Series(values), pd.Series(weights)))
     assert result.coverage.loc["all", ["schools_measured", "schools_silent", "schools_unconnected"]].tolist() == [4, 1, 1]
     assert result.gap.urban_download_bps == 40 * MBIT
