@@ -1,8 +1,7 @@
 """Every read of the measurement store the report makes, in one place, through the store's public API.
 
-The store's DataFrame read API (`daily_figures`, `day_verdicts`, `school_table`) is used when the
-store has it; a store without it is read through its per-school public methods (`daily`,
-`daily_verdicts`). Days a policy has no stored verdict for are judged here by the collector's own day
+The store's DataFrame read API (`daily_figures`, `day_verdicts`, `school_table`) gives the roll-ups,
+the stored day verdicts and the schools. Days a policy has no stored verdict for are judged here by the collector's own day
 judge (`collectors.exporter.Verdicts.judge`, i.e. `core.verdict` over one day) on the raw results
 still within retention; nothing of the verdict logic is repeated.
 """
@@ -27,51 +26,28 @@ from reports.errors import ReportError
 
 Progress = Callable[[str], None]         # told what is being read, once per step
 
-DAILY_COLUMNS = ["day", "school_id", "kind", "samples", "quarantined", "failed", "p10", "median", "p90", "mean"]
-
-
 def read_period(store: Store, registry: Registry, policies: tuple[Policy, ...], calendar: SchoolCalendar,
                 period: Period, progress: Progress = lambda step: None) -> PeriodData:
     """The daily roll-ups of `period` and a day verdict per school-day and policy (stored, or judged here)."""
     progress("daily")
-    daily = _daily(store, registry, period)
+    daily = store.daily_figures(period)
     verdicts = {}
     for policy in policies:
         progress(policy.name)
-        stored = _stored_verdicts(store, policy.name, period)
+        stored = store.day_verdicts(policy.name, period)
         verdicts[policy.name] = stored if len(stored) else _judge(store, registry, policy, calendar, period)
     return PeriodData(period, daily, verdicts)
 
 
 def check_registry(store: Store, registry: Registry, daily: pd.DataFrame) -> None:
     """Refuse a registry that does not describe the store's schools (some stored school is not in it)."""
-    stored = set(store.school_table()["school_id"]) if hasattr(store, "school_table") else set()
+    stored = set(store.school_table()["school_id"])
     stored |= set(daily["school_id"]) | {school_id for school_id, _ in store.latest_values()}
     unknown = sorted(school_id for school_id in stored if school_id not in registry)
     if unknown:
         raise ReportError.one("--registry", "school_id", unknown[0],
                               f"{len(unknown)} of the store's {len(stored)} schools are not in the registry "
                               "(is it the registry the collector runs with?)")
-
-
-def _daily(store: Store, registry: Registry, period: Period) -> pd.DataFrame:
-    if hasattr(store, "daily_figures"):
-        return store.daily_figures(period)
-    first, last = period.first.isoformat(), period.last.isoformat()
-    rows = [(day, school.school_id, kind, *figures) for school in registry
-            for (day, kind), figures in store.daily(school.school_id).items() if first <= day <= last]
-    frame = pd.DataFrame(rows, columns=DAILY_COLUMNS)
-    frame["day"] = pd.to_datetime(frame["day"].astype("str"), format="%Y-%m-%d")
-    return frame.astype({"median": "float64"}).sort_values(["day", "school_id", "kind"], ignore_index=True)
-
-
-def _stored_verdicts(store: Store, policy: str, period: Period) -> pd.DataFrame:
-    if hasattr(store, "day_verdicts"):
-        return store.day_verdicts(policy, period)
-    first, last = period.first.isoformat(), period.last.isoformat()
-    rows = [(day, school, status) for (school, day), status in store.daily_verdicts(policy).items()
-            if first <= day <= last]
-    return _verdict_frame(rows)
 
 
 def _judge(store: Store, registry: Registry, policy: Policy, calendar: SchoolCalendar,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from collectors.fleet_upload import into_store
+from core.norms import load_policy
 from collectors.simulator import LEAN, FleetSimulator
 from collectors.store import Store
 from core.registry import Registry
@@ -47,7 +48,7 @@ def fleet(tmp_path_factory, calendar) -> Fleet:
     registry.save(folder / "registry.csv")
     store = Store(folder / "store.sqlite3")
     try:
-        into_store(FleetSimulator(registry, calendar, 3, LEAN), store, date(2027, 2, 22), 14)
+        into_store(FleetSimulator(registry, calendar, 3, LEAN), store, date(2027, 2, 22), 14, [load_policy("ministry")])
     finally:
         store.close()
     return Fleet(folder / "store.sqlite3", folder / "registry.csv", registry)
