@@ -36,7 +36,7 @@ def test_prometheus_reads_the_compliance_the_store_holds(tmp_path, small_registr
     db = tmp_path / "collector.sqlite3"
     first, window = recent_school_days(calendar)
     config = CollectorSettings(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
-                             verdict_every_seconds=0.5)
+                               verdict_every_seconds=0.5)
     links = {"KZ-001": LinkQuality(45e6, 20e6), "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}
     with collector_thread(config) as url:
         for school_id, link in links.items():
