@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from core.timezone import almaty
 from probes.ndt7.server import ServerConfig
 from tests.helpers.cli import ROOT
@@ -67,7 +67,7 @@ class Bench:
         ca = TestCA.create(workdir)
         cert, key = ca.issue(workdir, "localhost", "127.0.0.1")
         self.ca_file = ca.cert_file
-        self.collector = stack.enter_context(collector_thread(CollectorConfig(db=workdir / "collector.sqlite3")))
+        self.collector = stack.enter_context(collector_thread(CollectorSettings(db=workdir / "collector.sqlite3")))
         self.ndt7_url = stack.enter_context(server_thread(ServerConfig())).url
         self.dns = stack.enter_context(dns_server(Zone({name: "127.0.0.1" for name in PLATFORMS})))
         self.web_port = stack.enter_context(web_server(cert, key, host="127.0.0.1"))

@@ -11,91 +11,106 @@ from rich.table import Table
 
 from cli.common import console, refuses_bad_input
 from collectors import enrolment
-from collectors.api import IngestSettings, config_document
-from collectors.ingest import default_workers
-from collectors.server import CollectorConfig, serve as serve_collector
-from collectors.store import MAX_TRUSTED_OFFSET_SECONDS, Store
+from collectors.server import redacted, start
+from collectors.settings import CollectorSettings, load_settings, store_location
+from collectors.store import Store
 from core.errors import CoreError
 from core.school import SCHOOL_ID_PATTERN
 
 app = typer.Typer(no_args_is_help=True, help="The centre: ingest API, enrolment, probe tokens.")
 
-DB_HELP = "The store: a SQLite file (created if absent) or a postgresql://user@host/db URL."
+DB_HELP = "The store: a SQLite file (created if absent; sqlite:///path too) or a postgresql://user@host/db URL."
+DEFAULT_DB = CollectorSettings.model_fields["db"].default
+
+
+def _store_at(db: str) -> str:
+    """The store a --db option names (CoreError naming the option if it cannot be one)."""
+    try:
+        return store_location(db)
+    except ValueError as exc:
+        raise CoreError.one("command line", "--db", db, str(exc)) from None
+
+
+SERVE_OPTIONS = {                    # settings key -> the option of `collector serve` that overrides it
+    "db": "--db", "host": "--host", "port": "--port", "tls_cert": "--tls-cert", "tls_key": "--tls-key",
+    "ingest.probe_config": "--probe-config", "ingest.max_clock_offset_seconds": "--max-clock-offset",
+    "registry": "--registry", "policy": "--policy", "max_age_seconds": "--max-age",
+    "snmp_targets": "--snmp-targets", "snmp_interval_seconds": "--snmp-interval", "ingest_workers": "--ingest-workers",
+    "ingest.ndt7_signing_key": "--ndt7-signing-key",
+}
+
+
+def _default(key: str) -> str:
+    """' (default: X)' from the settings model, so a default is written once."""
+    if key == "ingest_workers":
+        return " (default: one per core, up to 4)"
+    section, _, name = key.rpartition(".")
+    model = CollectorSettings.model_fields[section].default if section else CollectorSettings
+    value = getattr(model, name) if section else CollectorSettings.model_fields[name].default
+    return "" if value is None else f" (default: {value})"
 
 
 @app.command()
 @refuses_bad_input
 def serve(
-    db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for all)."),
-    port: int = typer.Option(8443, "--port", help="TCP port; 0 picks a free one."),
+    config: Path = typer.Option(None, "--config", help="Settings file (YAML); see deploy/collector.example.yaml. "
+                                "Options given here override it."),
+    db: str = typer.Option(None, "--db", help=DB_HELP + _default("db")),
+    host: str = typer.Option(None, "--host", help="Address to listen on (0.0.0.0 for all)." + _default("host")),
+    port: int = typer.Option(None, "--port", help="TCP port; 0 picks a free one." + _default("port")),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: serve https://."),
     tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
     probe_config: Path = typer.Option(None, "--probe-config", help="YAML sections served to probes (jobs, "
                                       "throughput, modules, upload); its hash is the config version."),
-    max_clock_offset: float = typer.Option(120.0, "--max-clock-offset", help="Seconds of probe clock error "
-                                           "beyond which results are kept but quarantined."),
+    max_clock_offset: float = typer.Option(None, "--max-clock-offset", help="Seconds of probe clock error beyond "
+                                           "which results are kept but quarantined."
+                                           + _default("ingest.max_clock_offset_seconds")),
     registry: Path = typer.Option(None, "--registry", help="School registry (CSV/Parquet): enables /metrics of "
                                   "every school and refuses schools not in it."),
-    policy: str = typer.Option("ministry", "--policy", help="Norms policy for the verdicts: a shipped name or a file."),
-    max_age: float = typer.Option(6 * 3600, "--max-age", help="Seconds after which a school's latest values are "
-                                  "no longer exported (silence shows)."),
+    policy: str = typer.Option(None, "--policy", help="Norms policy for the verdicts: a shipped name or a file."
+                               + _default("policy")),
+    max_age: float = typer.Option(None, "--max-age", help="Seconds after which a school's latest values are "
+                                  "no longer exported (silence shows)." + _default("max_age_seconds")),
     snmp_targets: Path = typer.Option(None, "--snmp-targets", help="SNMP targets file: poll operator nodes and "
                                       "managed school CPEs from here; /metrics shows them, school uplinks are stored."),
-    snmp_interval: float = typer.Option(60.0, "--snmp-interval", help="Seconds between SNMP sweeps."),
-    ingest_workers: int = typer.Option(None, "--ingest-workers", help="Processes that validate and store batches "
-                                       "(default: one per core, up to 4); 0 stores in the API process."),
+    snmp_interval: float = typer.Option(None, "--snmp-interval", help="Seconds between SNMP sweeps."
+                                        + _default("snmp_interval_seconds")),
+    ingest_workers: int = typer.Option(None, "--ingest-workers", help="Processes that validate and store batches; "
+                                       "0 stores in the API process." + _default("ingest_workers")),
     ndt7_signing_key: Path = typer.Option(None, "--ndt7-signing-key", help="Ed25519 private key (PEM, from "
                                           "`mektepnet ndt7 keygen`): issue ndt7 access tokens to enrolled probes."),
 ) -> None:
     """Serve the ingest API (OpenAPI at /docs) for school probes.
 
-    Example: mektepnet collector serve --db /var/lib/mektepnet/collector.sqlite3 --registry registry.csv --policy ministry --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem
+    Example: mektepnet collector serve --config /etc/mektepnet/collector.yaml --port 8443
     """
-    if (tls_cert is None) != (tls_key is None):
-        raise CoreError.one("command line", "--tls-key" if tls_cert else "--tls-cert", None,
-                            "--tls-cert and --tls-key go together")
-    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key), ("--probe-config", probe_config),
-                         ("--registry", registry), ("--snmp-targets", snmp_targets),
-                         ("--ndt7-signing-key", ndt7_signing_key)):
-        if path is not None and not path.is_file():
-            raise CoreError.one("command line", option, str(path), "no such file")
-    for option, value in (("--max-clock-offset", max_clock_offset), ("--max-age", max_age)):
-        if value <= 0:
-            raise CoreError.one("command line", option, value, "must be positive seconds")
-    if not 5 <= snmp_interval <= 3600:
-        raise CoreError.one("command line", "--snmp-interval", snmp_interval, "must be 5 to 3600 seconds")
-    if snmp_targets is not None:
-        from probes.snmp.targets import load_targets
-
-        load_targets(snmp_targets)                 # a bad file is refused before anything starts
-    if max_clock_offset > MAX_TRUSTED_OFFSET_SECONDS:
-        raise CoreError.one("command line", "--max-clock-offset", max_clock_offset,
-                            f"at most {MAX_TRUSTED_OFFSET_SECONDS:g} s: a clock further off is never trusted")
-    if ingest_workers is None:
-        ingest_workers = default_workers()
-    elif not 0 <= ingest_workers <= 64:
-        raise CoreError.one("command line", "--ingest-workers", ingest_workers, "must be 0 to 64")
-    config_document(probe_config)
-    config = CollectorConfig(db=db, host=host, port=port, tls_cert=tls_cert, tls_key=tls_key,
-                             ingest=IngestSettings(max_clock_offset_seconds=max_clock_offset, probe_config=probe_config,
-                                                   ndt7_signing_key=ndt7_signing_key),
-                             registry=registry, policy=policy, max_age_seconds=max_age,
-                             ingest_workers=ingest_workers, snmp_targets=snmp_targets,
-                             snmp_interval_seconds=snmp_interval)
+    given = dict(zip(SERVE_OPTIONS, (db, host, port, tls_cert, tls_key, probe_config, max_clock_offset, registry,
+                                     policy, max_age, snmp_targets, snmp_interval, ingest_workers,
+                                     ndt7_signing_key)))
+    settings = load_settings(config, {key: value for key, value in given.items() if value is not None},
+                             SERVE_OPTIONS)
     try:
-        asyncio.run(serve_collector(config, announce=lambda text: console.print(text, highlight=False)))
+        asyncio.run(_serve(settings))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
-        raise CoreError.one("command line", "--port", port, f"cannot listen on {host}:{port}: {exc}") from None
+        where = ("command line", "--port") if port is not None or config is None else (str(config), "port")
+        raise CoreError.one(*where, settings.port,
+                            f"cannot listen on {settings.host}:{settings.port}: {exc}") from None
+
+
+async def _serve(settings: CollectorSettings) -> None:
+    collector = await start(settings)
+    console.print(f"collector listening on {collector.url} (metrics {collector.metrics_url}, store "
+                  f"{redacted(settings.db)}, {collector.ingest_workers or 'no'} ingest workers)", highlight=False)
+    await collector.wait()
 
 
 @app.command("enroll-code")
 @refuses_bad_input
 def enroll_code(
     school_id: str = typer.Option(..., "--school-id", help="The school the probe will belong to."),
-    db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP),
+    db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
     valid_days: float = typer.Option(14, "--valid-days", help="Days before the code expires."),
 ) -> None:
     """Issue a one-time enrolment code for a school's probe (stored hashed; shown once).
@@ -108,7 +123,7 @@ def enroll_code(
         raise CoreError.one("command line", "--school-id", school_id, f"must match {SCHOOL_ID_PATTERN}")
     if valid_days <= 0:
         raise CoreError.one("command line", "--valid-days", valid_days, "must be positive")
-    store = Store(db)
+    store = Store(_store_at(db))
     try:
         print(enrolment.issue_code(store, school_id, valid_days * 86400))
     finally:
@@ -117,12 +132,12 @@ def enroll_code(
 
 @app.command("probes")
 @refuses_bad_input
-def probes(db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP)) -> None:
+def probes(db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP)) -> None:
     """List enrolled probes, their token expiry and when they were last seen.
 
     Example: mektepnet collector probes --db collector.sqlite3
     """
-    store = Store(db)
+    store = Store(_store_at(db))
     try:
         table = Table("probe", "school", "token expires", "revoked", "last seen")
         for probe in store.probes():
@@ -136,12 +151,12 @@ def probes(db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP)) ->
 @app.command("revoke")
 @refuses_bad_input
 def revoke(probe_id: str = typer.Argument(..., help="The probe whose token to revoke."),
-           db: str = typer.Option("mektepnet.sqlite3", "--db", help=DB_HELP)) -> None:
+           db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP)) -> None:
     """Revoke a probe's token at once (the probe must enrol again).
 
     Example: mektepnet collector revoke p-kz-alm-0042-1a2b3c --db collector.sqlite3
     """
-    store = Store(db)
+    store = Store(_store_at(db))
     try:
         if not store.revoke(probe_id, datetime.now(timezone.utc).timestamp()):
             raise CoreError.one("command line", "probe_id", probe_id, "no such probe")
@@ -164,7 +179,7 @@ def backup(db: str = typer.Option(..., "--db", help=DB_HELP),
     """
     from collectors.backup import backup as take
 
-    console.print(f"backed up to {take(db, to)}")
+    console.print(f"backed up to {take(_store_at(db), to)}")
 
 
 @app.command()
@@ -177,5 +192,5 @@ def restore(source: Path = typer.Option(..., "--from", help="A file written by `
     """
     from collectors.backup import restore as put_back
 
-    put_back(source, db)
+    put_back(source, _store_at(db))
     console.print(f"restored {db} from {source}")

@@ -30,7 +30,7 @@ def demo(
 
     Example: mektepnet demo --out /tmp/demo
     """
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(exist_ok=True)                 # a missing parent is a mistyped path: refused, naming --out
     registry_path, sample_path, measurements_path = out / "registry.csv", out / "sample-registry.csv", \
         out / "measurements.jsonl"
     console.rule("1. synthetic national registry")

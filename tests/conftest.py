@@ -1,12 +1,37 @@
-"""Shared fixtures: the shipped calendar and the hand-written three-school registry."""
+"""Shared fixtures: the shipped calendar, the hand-written three-school registry, and one temporary
+directory for everything the session's helpers, benchmarks and subprocesses put in the system's."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import pytest
 
 from core.registry import Registry, load_registry
 from core.school_calendar import SchoolCalendar
 from tests.helpers.cli import FIXTURES
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_temp_directory(tmp_path_factory):
+    """Point tempfile and TMPDIR of this session (and of the processes it starts) at one directory, removed
+    at the end: helpers and benchmarks that make their own (mektepnet-pg-*, mektepnet-probe-*,
+    mektepnet-ingest-*) leave nothing behind. It is world-readable, as those helpers need; pytest's own
+    tmp_path stays where pytest keeps it (the last runs, for a look after a failure)."""
+    tmp_path_factory.getbasetemp()                     # fixed before the system's temporary directory moves
+    directory = tempfile.mkdtemp(prefix="mektepnet-tests-")
+    os.chmod(directory, 0o755)
+    before, before_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = directory, directory
+    yield directory
+    tempfile.tempdir = before
+    if before_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before_env
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

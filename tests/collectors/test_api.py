@@ -14,7 +14,7 @@ import pytest
 
 from collectors import enrolment
 from collectors.api import IngestSettings
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from tests.helpers.collector import collector_thread, enrolled
 from tests.helpers.records import as_json, latency_records
@@ -25,7 +25,7 @@ def collector(store_url):
     """A collector on each engine (SQLite, PostgreSQL): the API must answer the same. On PostgreSQL batches
     go through two ingest worker processes, on SQLite they are stored in the API's own process."""
     workers = 2 if store_url.startswith("postgresql") else 0
-    with collector_thread(CollectorConfig(db=store_url, ingest_workers=workers)) as url:
+    with collector_thread(CollectorSettings(db=store_url, ingest_workers=workers)) as url:
         yield url, store_url
 
 
@@ -170,7 +170,7 @@ def test_tokens_rotate_and_revoke(collector, tmp_path):
 def test_batches_beyond_the_rate_of_a_token_get_429_with_retry_after(tmp_path):
     db = tmp_path / "collector.sqlite3"
     settings = IngestSettings(batches_per_token_per_hour=3600, batch_burst=2)
-    with collector_thread(CollectorConfig(db=db, ingest=settings)) as url:
+    with collector_thread(CollectorSettings(db=db, ingest=settings)) as url:
         first = enrolled(url, db, "KZ-001", tmp_path / "a")
         second = enrolled(url, db, "KZ-001", tmp_path / "b")        # same school, same address: its own budget
         answers = [post(url, first, batch(first, records_for(first, 1))) for _ in range(3)]
@@ -187,7 +187,7 @@ def test_a_store_that_falls_behind_sheds_load_and_the_probe_keeps_its_records(tm
     from probes.uploader import Uploader
 
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db, ingest=IngestSettings(max_in_flight=0))) as url:
+    with collector_thread(CollectorSettings(db=db, ingest=IngestSettings(max_in_flight=0))) as url:
         credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
         shed = post(url, credentials, batch(credentials, records_for(credentials, 1)))
         outbox = Outbox(tmp_path / "outbox.sqlite3")
@@ -228,7 +228,7 @@ def test_ingest_workers_on_sqlite_answer_like_the_api_process_and_survive_a_kill
     import signal
 
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db, ingest_workers=2)) as url:
+    with collector_thread(CollectorSettings(db=db, ingest_workers=2)) as url:
         credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
         good = records_for(credentials, 5)
         first = post(url, credentials, batch(credentials, good))

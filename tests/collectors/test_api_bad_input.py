@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from tests.collectors.test_api import batch, post, records_for, stored_count
 from tests.helpers.collector import collector_thread, enrolled
 
@@ -19,14 +19,14 @@ from tests.helpers.collector import collector_thread, enrolled
 def collector(store_url):
     """As in test_api: on PostgreSQL the batches go through two ingest worker processes."""
     workers = 2 if store_url.startswith("postgresql") else 0
-    with collector_thread(CollectorConfig(db=store_url, ingest_workers=workers)) as url:
+    with collector_thread(CollectorSettings(db=store_url, ingest_workers=workers)) as url:
         yield url, store_url
 
 
 @pytest.fixture
 def sqlite_collector(tmp_path):
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db)) as url:
+    with collector_thread(CollectorSettings(db=db)) as url:
         yield url, db
 
 

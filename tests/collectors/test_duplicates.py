@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from tests.helpers.cli import FIXTURES
 from tests.helpers.collector import collector_thread, enrolled
@@ -22,7 +22,7 @@ from tests.helpers.records import as_json, latency_records
 @pytest.fixture
 def collector(store_url):
     """A collector with the three-school registry and no maintenance pass during the test (days stay dirty)."""
-    config = CollectorConfig(db=store_url, registry=FIXTURES / "registry" / "valid.csv",
+    config = CollectorSettings(db=store_url, registry=FIXTURES / "registry" / "valid.csv",
                              maintenance_every_seconds=3600.0,
                              ingest_workers=2 if store_url.startswith("postgresql") else 0)
     with collector_thread(config) as url:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime, timedelta, timezone
 
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from core.examples import LinkQuality, example_measurements
 from core.norms import load_policy
@@ -35,8 +35,8 @@ def recent_school_days(calendar, count: int = 5) -> tuple[date, int]:
 def test_prometheus_reads_the_compliance_the_store_holds(tmp_path, small_registry, calendar):
     db = tmp_path / "collector.sqlite3"
     first, window = recent_school_days(calendar)
-    config = CollectorConfig(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
-                             verdict_every_seconds=0.5)
+    config = CollectorSettings(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
+                               verdict_every_seconds=0.5)
     links = {"KZ-001": LinkQuality(45e6, 20e6), "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}
     with collector_thread(config) as url:
         for school_id, link in links.items():
@@ -85,7 +85,7 @@ def test_metrics_pass_promtool_and_count_ingest_and_unknown_schools_are_refused(
     from tests.helpers.tools import require_tool
 
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db, registry=REGISTRY)) as url:
+    with collector_thread(CollectorSettings(db=db, registry=REGISTRY)) as url:
         credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
         upload(url, credentials, latency_records("KZ-001", credentials.probe_id, 7), tmp_path / "outbox.sqlite3")
         store = Store(db)
@@ -133,7 +133,7 @@ def test_platform_checks_and_latency_under_load_reach_metrics(tmp_path, small_re
     from tests.helpers.tools import require_tool
 
     db = tmp_path / "collector.sqlite3"
-    config = CollectorConfig(db=db, registry=REGISTRY, verdict_every_seconds=0.2)
+    config = CollectorSettings(db=db, registry=REGISTRY, verdict_every_seconds=0.2)
     with collector_thread(config) as url:
         credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
         context = ProbeContext("KZ-001", credentials.probe_id)

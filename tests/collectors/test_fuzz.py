@@ -14,7 +14,7 @@ from schemathesis import GenerationMode
 from schemathesis.core import NotSet
 
 from collectors.api import IngestSettings
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from tests.helpers.collector import collector_thread, enrolled
 
@@ -25,7 +25,7 @@ def fuzzed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("fuzz")
     db = workdir / "collector.sqlite3"
     ingest = IngestSettings(batches_per_token_per_hour=1e9, batch_burst=10**9)
-    with collector_thread(CollectorConfig(db=db, ingest=ingest)) as url:
+    with collector_thread(CollectorSettings(db=db, ingest=ingest)) as url:
         yield url, db, enrolled(url, db, "KZ-001", workdir / "probe")
 
 

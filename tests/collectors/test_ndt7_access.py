@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 
 from collectors.api import IngestSettings
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from core.measurement import Kind
 from probes.config import Module, Ndt7Module, ProbeConfig
@@ -32,7 +32,7 @@ def centre(tmp_path):
     """A collector that signs ndt7 tokens, and one enrolled probe: (collector URL, db, keys, credentials, state)."""
     keys = token_keys(tmp_path / "keys")
     db = tmp_path / "collector.sqlite3"
-    config = CollectorConfig(db=db, ingest=IngestSettings(ndt7_signing_key=keys.signing_key))
+    config = CollectorSettings(db=db, ingest=IngestSettings(ndt7_signing_key=keys.signing_key))
     with collector_thread(config) as url:
         state = tmp_path / "probe"
         credentials = enrolled(url, db, "KZ-001", state)
@@ -71,7 +71,7 @@ def test_the_collector_refuses_an_unauthenticated_or_revoked_probe_and_bad_reque
 
 def test_a_collector_without_a_signing_key_says_it_issues_none(tmp_path):
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db)) as url:
+    with collector_thread(CollectorSettings(db=db)) as url:
         credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
         answer = ask(url, credentials.token, {"server": AUDIENCE, "test": "download"})
     assert answer.status == 404 and b"--ndt7-signing-key" in answer.body

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from collectors.fleet_upload import into_store, via_api
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.simulator import LEAN, FleetSimulator, Troubles
 from collectors.store import Store
 from core.measurement import Kind
@@ -94,7 +94,7 @@ def test_through_the_api_every_record_is_acknowledged_once(tmp_path, calendar):
     db = tmp_path / "collector.sqlite3"
     simulator = FleetSimulator(registry, calendar, seed=1, troubles=Troubles(silent=0.0, outage_day=0.0))
     generated = sum(len(records) for records in simulator.days(WEEK, 1))
-    with collector_thread(CollectorConfig(db=db, registry=registry_file)) as url:
+    with collector_thread(CollectorSettings(db=db, registry=registry_file)) as url:
         report = via_api(simulator, url, str(db), WEEK, 1, concurrency=4)
     assert report.records == {"accepted": generated, "duplicate": 0, "rejected": 0}
     assert len(report.latencies) >= len(registry) and report.percentile(0.99) > 0

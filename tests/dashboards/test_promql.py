@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import yaml
 
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from core.examples import LinkQuality, example_measurements
 from core.measurement import Kind
 from core.norms import load_policy
@@ -77,7 +77,7 @@ def test_every_expression_runs_and_the_collectors_return_series(tmp_path, small_
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(groups, allow_unicode=True))
     db = tmp_path / "collector.sqlite3"
     first, window = recent_school_days(calendar)
-    config = CollectorConfig(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
+    config = CollectorSettings(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
                              verdict_every_seconds=0.5)
     links = {"KZ-001": LinkQuality(45e6, 20e6), "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}
     with collector_thread(config) as url:

@@ -6,41 +6,24 @@ import asyncio
 import re
 import subprocess
 import sys
-import threading
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from collectors import enrolment
-from collectors.server import CollectorConfig, serve
+from collectors.server import start_in_thread
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from probes.identity import Credentials, enroll
 from tests.helpers.cli import ROOT
 
 
 @contextmanager
-def collector_thread(config: CollectorConfig):
-    """The collector on a free loopback port, in a background thread; yields its base URL."""
-    config = replace(config, port=0)
-    started, state = threading.Event(), {}
-
-    def announce(text: str) -> None:
-        state["url"] = re.search(r"(https?://\S+)", text).group(1)
-        started.set()
-
-    async def main() -> None:
-        state["loop"], state["stop"] = asyncio.get_running_loop(), asyncio.Event()
-        await serve(config, announce, state["stop"])
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    if not started.wait(15):
-        raise RuntimeError("the collector did not start")
-    try:
-        yield state["url"]
-    finally:
-        state["loop"].call_soon_threadsafe(state["stop"].set)
-        thread.join(15)
+def collector_thread(settings: CollectorSettings):
+    """The collector on a free loopback port, in a background thread; yields its base URL. Batches are
+    stored in this process unless the settings ask for ingest workers (starting them costs seconds)."""
+    update = {"port": 0} | ({} if "ingest_workers" in settings.model_fields_set else {"ingest_workers": 0})
+    with start_in_thread(settings.model_copy(update=update)) as collector:
+        yield collector.url
 
 
 def collector_process(db: Path, *args: str, namespace: str | None = None, host: str = "127.0.0.1",

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from collectors.api import IngestSettings
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from probes.clock import Clock
 from probes.config import UploadSettings
@@ -35,7 +35,7 @@ def drain(url, credentials, outbox, rounds=20, settings=FAST, clock=None):
 @pytest.fixture
 def collector(tmp_path):
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db)) as url:
+    with collector_thread(CollectorSettings(db=db)) as url:
         yield url, db
 
 
@@ -99,7 +99,7 @@ def test_records_the_collector_rejects_are_set_aside_with_the_reason(collector, 
 
 def test_a_batch_refused_whole_is_retried_halved_then_set_aside_one_record_at_a_time(tmp_path):
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db, ingest=IngestSettings(max_body_bytes=400))) as url:
+    with collector_thread(CollectorSettings(db=db, ingest=IngestSettings(max_body_bytes=400))) as url:
         credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
         outbox = Outbox(tmp_path / "outbox.sqlite3")
         outbox.add(latency_records("KZ-001", credentials.probe_id, 4))

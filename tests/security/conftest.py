@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from tests.helpers.collector import collector_thread
 from tests.helpers.nginx import Nginx, nginx_in_front
 
@@ -25,5 +25,5 @@ class Front:
 def front(tmp_path) -> Front:
     """A SQLite collector in this process behind a real nginx running deploy/nginx/mektepnet-collector.conf."""
     db = tmp_path / "collector.sqlite3"
-    with collector_thread(CollectorConfig(db=db)) as url, nginx_in_front(url, tmp_path / "nginx") as nginx:
+    with collector_thread(CollectorSettings(db=db)) as url, nginx_in_front(url, tmp_path / "nginx") as nginx:
         yield Front(nginx, url, db)

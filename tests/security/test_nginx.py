@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from collectors.api import IngestSettings, MAX_BODY_BYTES
-from collectors.server import CollectorConfig
+from collectors.settings import CollectorSettings
 from collectors.store import Store
 from tests.helpers.collector import collector_thread, enrolled, upload
 from tests.helpers.nginx import Nginx, nginx_in_front
@@ -146,7 +146,7 @@ class SlowClient(threading.Thread):
 def test_slow_loris_clients_are_cut_off_by_nginx_while_other_probes_upload(tmp_path):
     db = tmp_path / "collector.sqlite3"
     # Fewer collector slots than slow uploads: were nginx to pass slow bodies on, the probes would be shed.
-    config = CollectorConfig(db=db, ingest=IngestSettings(max_in_flight=2))
+    config = CollectorSettings(db=db, ingest=IngestSettings(max_in_flight=2))
     with collector_thread(config) as url, nginx_in_front(url, tmp_path / "nginx", client_header_timeout="2s",
                                                           client_body_timeout="2s") as nginx:
         attacker = enrolled(url, db, "KZ-003", tmp_path / "attacker")
