@@ -152,13 +152,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     # PostgreSQL `measurements` refuses an id only within one day: there every insert first claims its ids
     # in `measurement_ids` (one table, not partitioned, same transaction). SQLite's `measurements` is keyed
     # by the id alone; `measurement_ids` is a view of it. Ids stored twice before this step keep their first
-    # copy (the one acknowledged "accepted" first); the later copies go, and the days and latest values they
-    # touched are recomputed.
+    # copy (the one acknowledged "accepted" first); the later copies go, and the roll-ups and latest values
+    # they touched are recomputed.
     Migration(postgresql="""
     CREATE TEMPORARY TABLE later_copies ON COMMIT DROP AS
         SELECT DISTINCT m.measurement_id, m.day, m.school_id, m.kind FROM measurements m JOIN measurements f
         ON f.measurement_id = m.measurement_id AND (f.received_at, f.day) < (m.received_at, m.day);
     DELETE FROM measurements m USING later_copies c WHERE m.measurement_id = c.measurement_id AND m.day = c.day;
+    DELETE FROM daily d USING later_copies c WHERE d.school_id = c.school_id AND d.day = c.day AND d.kind = c.kind;
     INSERT INTO dirty_days SELECT DISTINCT school_id, day FROM later_copies ON CONFLICT DO NOTHING;
     DELETE FROM latest l USING later_copies c WHERE l.school_id = c.school_id AND l.kind = c.kind;
     INSERT INTO latest SELECT DISTINCT ON (m.school_id, m.kind) m.school_id, m.kind, m.end_ts, m.body
