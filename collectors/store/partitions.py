@@ -52,7 +52,7 @@ class Partitions(Connections):
         return sorted(self._partitions)
 
     def drop_raw_before(self, day: str) -> int:
-        """Delete raw results of local days before `day` (YYYY-MM-DD) and their ids; roll-ups stay. Returns rows deleted.
+        """Delete raw results (and their ids) of local days before `day` (YYYY-MM-DD); roll-ups stay. Returns rows.
 
         On PostgreSQL a month wholly before `day` goes as one partition (DROP TABLE, no vacuum debt)."""
         # The ids go with their rows (on SQLite `measurement_ids` is a view of the rows) rather than being kept

@@ -86,6 +86,7 @@ def test_roll_ups_follow_late_results_into_their_own_day_and_outlive_raw_retenti
         assert store.drop_raw_before("2026-11-17") == 6
         assert store.daily("KZ-001")[("2026-11-16", "latency")][0] == 6               # roll-ups are kept
         assert store.count() == 2
+        assert store._read("SELECT count(*) FROM measurement_ids") == [(2,)]          # the ids go with their rows
     finally:
         store.close()
 
@@ -153,6 +154,7 @@ def test_postgresql_keeps_raw_results_in_monthly_partitions_and_drops_a_month_wh
         assert store.insert(october, [False] * 3) == [False] * 3              # idempotent across partitions
         assert store.drop_raw_before("2026-11-10") == 3
         assert store.partitions() == ["2026-11"] and store.count() == 2
+        assert store._read("SELECT count(*) FROM measurement_ids") == [(2,)]
         assert store._read("SELECT to_regclass('measurements_2026_10')") == [(None,)]
     finally:
         store.close()
@@ -307,7 +309,8 @@ def _version_2_store(url: str, rows: list[tuple]) -> None:
         for version, migration in enumerate(MIGRATIONS[:2], start=1):
             db.script(f"{migration.script(db.postgresql)}; INSERT INTO schema_version VALUES ({version})")
         db.executemany("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db.executemany("INSERT INTO latest VALUES (?, ?, ?, ?)", [(row[1], row[3], row[5], row[8]) for row in rows[-1:]])
+        newest = rows[-1]
+        db.execute("INSERT INTO latest VALUES (?, ?, ?, ?)", (newest[1], newest[3], newest[5], newest[8]))
     finally:
         db.close()
 
