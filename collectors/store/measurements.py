@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from collectors.store.partitions import Partitions
-from collectors.store.schema import MEASUREMENT_ARRAYS
+from collectors.store.schema import MEASUREMENT_FIELDS
 from core.measurement import Kind, Measurement
 from core.timezone import almaty
 
@@ -24,7 +24,7 @@ PRIMARY_VALUES: dict[Kind, str] = {
 }
 MAX_TRUSTED_OFFSET_SECONDS = 3600.0   # a clock further off is never trusted, whatever the collector's bound
 
-# Positions in a measurements row (the column order of schema.MEASUREMENT_COLUMNS).
+# Positions in a measurements row (the column order of schema.MEASUREMENT_FIELDS).
 _ID, _SCHOOL, _KIND, _END, _QUARANTINED, _BODY, _DAY = 0, 1, 3, 5, 7, 8, 10
 
 
@@ -82,17 +82,23 @@ class Measurements(Partitions):
         if not rows:
             return set()
         if self._db.postgresql:
-            # The whole batch in one statement; RETURNING names exactly the rows this transaction added.
+            # The whole batch in one statement. Its ids are claimed first in `measurement_ids` (unique whatever
+            # the day, which the partitioned table's own key cannot be); a claim waits for a concurrent
+            # transaction holding the same id, so only this transaction's claims are inserted and returned.
             # %b: arrays go in binary format, which needs no escaping of the records' JSON (several times cheaper).
-            arrays = ", ".join(f"%b::{kind}[]" for kind in MEASUREMENT_ARRAYS)
-            cursor = self._db.execute(f"INSERT INTO measurements SELECT * FROM unnest({arrays}) "
-                                      "ON CONFLICT DO NOTHING RETURNING measurement_id", [list(c) for c in zip(*rows)])
+            arrays = ", ".join(f"%b::{kind}[]" for _, _, kind in MEASUREMENT_FIELDS)
+            names = ", ".join(name for name, _, _ in MEASUREMENT_FIELDS)
+            cursor = self._db.execute(
+                f"WITH batch AS (SELECT * FROM unnest({arrays}) AS b({names})), claimed AS ("
+                "INSERT INTO measurement_ids SELECT measurement_id FROM batch ON CONFLICT DO NOTHING "
+                "RETURNING measurement_id) INSERT INTO measurements SELECT batch.* FROM batch JOIN claimed "
+                "USING (measurement_id) RETURNING measurement_id", [list(c) for c in zip(*rows)])
             return {row[0] for row in cursor.fetchall()}
         # SQLite: BEGIN IMMEDIATE holds the write lock, so what this transaction reads cannot change under it.
         known: set[str] = set()
         for start in range(0, len(rows), 500):
             chunk = [row[_ID] for row in rows[start:start + 500]]
-            cursor = self._db.execute(f"SELECT measurement_id FROM measurements WHERE measurement_id IN "
+            cursor = self._db.execute(f"SELECT measurement_id FROM measurement_ids WHERE measurement_id IN "
                                       f"({', '.join('?' * len(chunk))})", chunk)
             known.update(row[0] for row in cursor.fetchall())
         fresh = [row for row in rows if row[_ID] not in known]

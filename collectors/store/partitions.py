@@ -52,15 +52,26 @@ class Partitions(Connections):
         return sorted(self._partitions)
 
     def drop_raw_before(self, day: str) -> int:
-        """Delete raw results of local days before `day` (YYYY-MM-DD); roll-ups stay. Returns rows deleted.
+        """Delete raw results (and their ids) of local days before `day` (YYYY-MM-DD); roll-ups stay. Returns rows.
 
         On PostgreSQL a month wholly before `day` goes as one partition (DROP TABLE, no vacuum debt)."""
+        # The ids go with their rows (on SQLite `measurement_ids` is a view of the rows) rather than being kept
+        # forever, which would grow without bound a table every insert probes. The collector refuses a record
+        # whose local day is before the same horizon (collectors.ingest), so a re-sent record of a dropped day is
+        # answered "rejected", never stored again; only an id re-sent with content moved past the horizon (a
+        # changed clock offset across that one date) could be stored a second time.
         dropped = 0
         with self._lock:
             for month in sorted(m for m in self._partitions if f"{m}-31" < day):
                 name = f"measurements_{month.replace('-', '_')}"
                 with self._db.transaction():
+                    self._db.execute(f"DELETE FROM measurement_ids WHERE measurement_id IN "
+                                     f"(SELECT measurement_id FROM {name})")
                     dropped += self._db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
                     self._db.execute(f"DROP TABLE {name}")
                 self._partitions.discard(month)
-            return dropped + self._db.execute("DELETE FROM measurements WHERE day < ?", (day,)).rowcount
+            with self._db.transaction():
+                if self._db.postgresql:
+                    self._db.execute("DELETE FROM measurement_ids WHERE measurement_id IN "
+                                     "(SELECT measurement_id FROM measurements WHERE day < ?)", (day,))
+                return dropped + self._db.execute("DELETE FROM measurements WHERE day < ?", (day,)).rowcount

@@ -10,23 +10,17 @@ from dataclasses import dataclass
 
 from collectors.store.connection import Connection
 
-MEASUREMENT_COLUMNS = """
-        measurement_id TEXT NOT NULL,
-        school_id TEXT NOT NULL,
-        probe_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        start_ts DOUBLE PRECISION NOT NULL,
-        end_ts DOUBLE PRECISION NOT NULL,
-        clock_offset_seconds DOUBLE PRECISION,
-        quarantined INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        received_at DOUBLE PRECISION NOT NULL,
-        day TEXT NOT NULL,
-        value DOUBLE PRECISION,
-        failed INTEGER NOT NULL"""
-# Array types of those columns, in order, for PostgreSQL's unnest() of a whole batch.
-MEASUREMENT_ARRAYS = ("text", "text", "text", "text", "float8", "float8", "float8", "int", "text", "float8", "text",
-                      "float8", "int")
+# The raw results' columns in order: name, SQL type, and the array type PostgreSQL's unnest() of a whole
+# batch reads them as.
+MEASUREMENT_FIELDS = (
+    ("measurement_id", "TEXT NOT NULL", "text"), ("school_id", "TEXT NOT NULL", "text"),
+    ("probe_id", "TEXT NOT NULL", "text"), ("kind", "TEXT NOT NULL", "text"),
+    ("start_ts", "DOUBLE PRECISION NOT NULL", "float8"), ("end_ts", "DOUBLE PRECISION NOT NULL", "float8"),
+    ("clock_offset_seconds", "DOUBLE PRECISION", "float8"), ("quarantined", "INTEGER NOT NULL", "int"),
+    ("body", "TEXT NOT NULL", "text"), ("received_at", "DOUBLE PRECISION NOT NULL", "float8"),
+    ("day", "TEXT NOT NULL", "text"), ("value", "DOUBLE PRECISION", "float8"), ("failed", "INTEGER NOT NULL", "int"),
+)
+MEASUREMENT_COLUMNS = ",".join(f"\n        {name} {kind}" for name, kind, _ in MEASUREMENT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -37,7 +31,7 @@ class Migration:
     day, so that views give Grafana real timestamps and dates on PostgreSQL.
     """
 
-    both: str
+    both: str = ""
     postgresql: str = ""
     sqlite: str = ""
 
@@ -46,7 +40,7 @@ class Migration:
         own = self.postgresql if postgresql else self.sqlite
         dialect = ({"time": "to_timestamp(m.end_ts)", "day": "v.day::date"} if postgresql
                    else {"time": "m.end_ts", "day": "v.day"})
-        return f"{own}; {self.both.format(**dialect)}" if own else self.both.format(**dialect)
+        return "; ".join(part for part in (own, self.both.format(**dialect)) if part)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -154,12 +148,34 @@ MIGRATIONS: tuple[Migration, ...] = (
                sum(CASE WHEN status = 'no data' THEN 1 ELSE 0 END) AS no_data
         FROM daily_compliance GROUP BY day, policy, region
     """),
+    # 3: an id is stored once whatever its day. A partitioned table's keys must hold its partition key, so on
+    # PostgreSQL `measurements` refuses an id only within one day: there every insert first claims its ids
+    # in `measurement_ids` (one table, not partitioned, same transaction). SQLite's `measurements` is keyed
+    # by the id alone; `measurement_ids` is a view of it. Ids stored twice before this step keep their first
+    # copy (the one acknowledged "accepted" first); the later copies go, and the roll-ups and latest values
+    # they touched are recomputed. The partitioned key (measurement_id, day) goes: the claim guards more, and
+    # each insert would otherwise feed two random-order indexes of ids.
+    Migration(postgresql="""
+    CREATE TEMPORARY TABLE later_copies ON COMMIT DROP AS
+        SELECT DISTINCT m.measurement_id, m.day, m.school_id, m.kind FROM measurements m JOIN measurements f
+        ON f.measurement_id = m.measurement_id AND (f.received_at, f.day) < (m.received_at, m.day);
+    DELETE FROM measurements m USING later_copies c WHERE m.measurement_id = c.measurement_id AND m.day = c.day;
+    DELETE FROM daily d USING later_copies c WHERE d.school_id = c.school_id AND d.day = c.day AND d.kind = c.kind;
+    INSERT INTO dirty_days SELECT DISTINCT school_id, day FROM later_copies ON CONFLICT DO NOTHING;
+    DELETE FROM latest l USING later_copies c WHERE l.school_id = c.school_id AND l.kind = c.kind;
+    INSERT INTO latest SELECT DISTINCT ON (m.school_id, m.kind) m.school_id, m.kind, m.end_ts, m.body
+        FROM measurements m JOIN (SELECT DISTINCT school_id, kind FROM later_copies) c USING (school_id, kind)
+        WHERE m.quarantined = 0 ORDER BY m.school_id, m.kind, m.end_ts DESC;
+    ALTER TABLE measurements DROP CONSTRAINT measurements_pkey;
+    CREATE TABLE measurement_ids (measurement_id TEXT PRIMARY KEY);
+    INSERT INTO measurement_ids SELECT measurement_id FROM measurements
+    """, sqlite="CREATE VIEW measurement_ids AS SELECT measurement_id FROM measurements"),
 )
 
 
-# Every table of the store (partitions go with their parent; views with CASCADE).
-STORE_TABLES = ("schema_version", "measurements", "latest", "probes", "daily", "daily_verdicts", "dirty_days",
-                "enrolment_codes", "schools")
+# Every table of the store on PostgreSQL (partitions go with their parent; views with CASCADE).
+STORE_TABLES = ("schema_version", "measurements", "measurement_ids", "latest", "probes", "daily", "daily_verdicts",
+                "dirty_days", "enrolment_codes", "schools")
 
 
 def migrate(db: Connection) -> None:

@@ -78,6 +78,26 @@ def test_a_duplicate_moves_neither_latest_nor_the_days_to_roll_up(collector, tmp
         store.close()
 
 
+def test_an_id_resent_on_another_day_is_a_duplicate_and_stored_once(collector, tmp_path):
+    url, db = collector
+    credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")
+    [record] = as_json(latency_records("KZ-001", credentials.probe_id, 1))
+    assert post(url, credentials, [record]) == ["accepted"]
+    # Re-sent in later batches: ending two days earlier, then with a clock a day ahead (quarantined, a day earlier).
+    assert post(url, credentials, [changed(record, 0.7, days_earlier=2)]) == ["duplicate"]
+    assert post(url, credentials, [record | {"clock_offset_seconds": 86400.0}]) == ["duplicate"]
+    assert exported_rtts(url) == {"KZ-001": pytest.approx(0.02)}
+    store = Store(db)
+    try:
+        assert store.count() == 1
+        [stored] = store.trusted_between(0, datetime.now(timezone.utc).timestamp() + 60)
+        assert stored.model_dump(mode="json") == record
+        assert store.roll_up() == 1
+        assert list(store.daily("KZ-001")) == [(_day(record), "latency")]
+    finally:
+        store.close()
+
+
 def test_one_id_twice_in_a_batch_stores_the_first_as_the_answer_says(collector, tmp_path):
     url, db = collector
     credentials = enrolled(url, db, "KZ-001", tmp_path / "probe")

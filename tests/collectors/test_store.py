@@ -86,6 +86,7 @@ def test_roll_ups_follow_late_results_into_their_own_day_and_outlive_raw_retenti
         assert store.drop_raw_before("2026-11-17") == 6
         assert store.daily("KZ-001")[("2026-11-16", "latency")][0] == 6               # roll-ups are kept
         assert store.count() == 2
+        assert store._read("SELECT count(*) FROM measurement_ids") == [(2,)]          # the ids go with their rows
     finally:
         store.close()
 
@@ -153,6 +154,7 @@ def test_postgresql_keeps_raw_results_in_monthly_partitions_and_drops_a_month_wh
         assert store.insert(october, [False] * 3) == [False] * 3              # idempotent across partitions
         assert store.drop_raw_before("2026-11-10") == 3
         assert store.partitions() == ["2026-11"] and store.count() == 2
+        assert store._read("SELECT count(*) FROM measurement_ids") == [(2,)]
         assert store._read("SELECT to_regclass('measurements_2026_10')") == [(None,)]
     finally:
         store.close()
@@ -267,5 +269,94 @@ def test_the_first_copy_of_an_id_in_one_call_is_the_one_stored(store_url):
         assert store.trusted_between(0, later.end.timestamp() + 1) == [record]
         assert store.latest() == {("KZ-001", "latency"): record}
         assert store.roll_up() == 1 and list(store.daily("KZ-001")) == [("2026-11-16", "latency")]
+    finally:
+        store.close()
+
+
+def test_an_id_resent_with_content_on_another_day_is_a_duplicate_and_stored_once(store_url):
+    from datetime import datetime, timedelta, timezone
+
+    from collectors.store import local_day
+
+    store = Store(store_url)
+    try:
+        # Monday 23:30 in Almaty: a clock offset of -1 h moves the same result to Tuesday.
+        [record] = _at(latency_records("KZ-001", "p-1", 1), datetime(2026, 11, 16, 18, 30, tzinfo=timezone.utc))
+        assert store.insert([record], [False]) == [True]
+        wednesday = record.model_copy(update={"end": record.end + timedelta(days=2),
+                                              "values": {"rtt_median_seconds": 0.9}})
+        offset = record.model_copy(update={"clock_offset_seconds": -3600.0})
+        assert {local_day(record), local_day(wednesday), local_day(offset)} == {"2026-11-16", "2026-11-18",
+                                                                                "2026-11-17"}
+        assert store.insert([wednesday], [False]) == [False]
+        assert store.insert([offset], [True]) == [False]
+        assert store.count() == 1 and store.measurement_ids() == [str(record.measurement_id)]
+        assert store.trusted_between(0, wednesday.end.timestamp() + 1) == [record]
+        assert store.latest() == {("KZ-001", "latency"): record}
+        assert store.roll_up() == 1 and list(store.daily("KZ-001")) == [("2026-11-16", "latency")]
+    finally:
+        store.close()
+
+
+def _version_2_store(url: str, rows: list[tuple]) -> None:
+    """The schema as version 2 left it, holding these measurements rows (and nothing to roll up)."""
+    from collectors.store import MIGRATIONS
+    from collectors.store.connection import Connection
+
+    db = Connection(url)
+    try:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version, migration in enumerate(MIGRATIONS[:2], start=1):
+            db.script(f"{migration.script(db.postgresql)}; INSERT INTO schema_version VALUES ({version})")
+        db.executemany("INSERT INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        newest = rows[-1]
+        db.execute("INSERT INTO latest VALUES (?, ?, ?, ?)", (newest[1], newest[3], newest[5], newest[8]))
+    finally:
+        db.close()
+
+
+def _row(record, received_at: float) -> tuple:
+    """A record as a trusted measurements row."""
+    from collectors.store import local_day, primary_value
+
+    return (str(record.measurement_id), record.school_id, record.probe_id, record.kind.value, record.start.timestamp(),
+            record.end.timestamp(), record.clock_offset_seconds, 0, record.model_dump_json(), received_at,
+            local_day(record), primary_value(record), 0)
+
+
+def test_a_version_2_store_is_migrated_and_keeps_refusing_its_ids_on_any_day(store_url):
+    from datetime import datetime, timedelta, timezone
+
+    monday, other = _at(latency_records("KZ-001", "p-1", 2), datetime(2026, 11, 16, 5, tzinfo=timezone.utc))
+    _version_2_store(store_url, [_row(monday, 1.0), _row(other, 1.0)])
+    store = Store(store_url)
+    try:
+        assert sorted(store.measurement_ids()) == sorted([str(monday.measurement_id), str(other.measurement_id)])
+        thursday = monday.model_copy(update={"end": monday.end + timedelta(days=3)})
+        assert store.insert([thursday, other], [False, False]) == [False, False]
+        assert store.count() == 2 and store.roll_up() == 0
+    finally:
+        store.close()
+
+
+def test_ids_a_version_2_postgresql_store_held_twice_keep_their_first_copy(postgres):
+    from datetime import datetime, timedelta, timezone
+
+    import psycopg
+
+    url = postgres.database()
+    [monday] = _at(latency_records("KZ-001", "p-1", 1), datetime(2026, 11, 16, 5, tzinfo=timezone.utc))
+    # The defect this migration repairs: the same id stored again a day later, which became the latest value.
+    tuesday = monday.model_copy(update={"end": monday.end + timedelta(days=1), "values": {"rtt_median_seconds": 0.9}})
+    _version_2_store(url, [_row(monday, 1.0), _row(tuesday, 2.0)])
+    with psycopg.connect(url, autocommit=True) as db:                      # both days rolled up, duplicate included
+        db.execute("INSERT INTO daily VALUES ('KZ-001', '2026-11-16', 'latency', 1, 0, 0, 0.02, 0.02, 0.02, 0.02), "
+                   "('KZ-001', '2026-11-17', 'latency', 1, 0, 0, 0.9, 0.9, 0.9, 0.9)")
+    store = Store(url)
+    try:
+        assert store.count() == 1 and store.trusted_between(0, tuesday.end.timestamp() + 1) == [monday]
+        assert store.latest() == {("KZ-001", "latency"): monday}
+        assert store.roll_up() == 1 and list(store.daily("KZ-001")) == [("2026-11-16", "latency")]
+        assert store.insert([tuesday], [False]) == [False]
     finally:
         store.close()
