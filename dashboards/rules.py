@@ -28,6 +28,7 @@ class AlertSettings:
     slo_p95_seconds: float = 0.8                  # a platform's SLO in a load test (issue 14's example)
     slo_error_ratio: float = 0.01
     slo_for: str = "2m"
+    evaluation_interval: str = "1m"               # how often the norm, compliance and alert groups are evaluated
 
 
 def _record(name: str, expr: str, **labels: str) -> dict:
@@ -144,8 +145,8 @@ def alert_rules(settings: AlertSettings) -> list[dict]:
 def rule_groups(policy: Policy, settings: AlertSettings = AlertSettings()) -> dict:
     """The rules file Prometheus loads (`rule_files:`), as a YAML-ready document."""
     return {"groups": [
-        {"name": "mektepnet-norms", "interval": "1m", "rules": norm_rules(policy)},
-        {"name": "mektepnet-compliance", "interval": "1m", "rules": compliance_rules(policy)},
+        {"name": "mektepnet-norms", "interval": settings.evaluation_interval, "rules": norm_rules(policy)},
+        {"name": "mektepnet-compliance", "interval": settings.evaluation_interval, "rules": compliance_rules(policy)},
         {"name": "mektepnet-loadtest", "interval": "15s", "rules": loadtest_rules()},
-        {"name": "mektepnet-alerts", "interval": "1m", "rules": alert_rules(settings)},
+        {"name": "mektepnet-alerts", "interval": settings.evaluation_interval, "rules": alert_rules(settings)},
     ]}
