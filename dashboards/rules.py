@@ -87,6 +87,15 @@ def compliance_rules(policy: Policy) -> list[dict]:
     ]
 
 
+def failed_rate(selector: str, window: str, by: str = "platform") -> str:
+    """Failed requests per second summed by `by`, and a 0 labelled outcome="none" for a platform without failures:
+    no errors reads as zero, never as no data. `selector` adds matchers, e.g. 'platform=~"$platform"'."""
+    matchers = f"{selector}," if selector else ""
+    return (f'sum by ({by}) (rate(mektepnet_loadtest_requests_total{{{matchers}outcome!="ok"}}[{window}])) '
+            f'or label_replace(sum by (platform) (rate(mektepnet_loadtest_requests_total{{{selector}}}[{window}])) '
+            f'* 0, "outcome", "none", "", "")')
+
+
 def loadtest_rules() -> list[dict]:
     """A load test's p95 latency and error ratio per platform over the last minute."""
     return [
@@ -94,8 +103,7 @@ def loadtest_rules() -> list[dict]:
                 "histogram_quantile(0.95, sum by (le, platform) "
                 "(rate(mektepnet_loadtest_request_duration_seconds_bucket[1m])))"),
         _record("mektepnet:loadtest_error:ratio",
-                'sum by (platform) (rate(mektepnet_loadtest_requests_total{outcome!="ok"}[1m])) '
-                "/ sum by (platform) (rate(mektepnet_loadtest_requests_total[1m]))"),
+                f"sum by (platform) ({failed_rate('', '1m')}) / sum by (platform) (rate(mektepnet_loadtest_requests_total[1m]))"),
     ]
 
 
