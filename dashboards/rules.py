@@ -90,10 +90,11 @@ def compliance_rules(policy: Policy) -> list[dict]:
 def failed_rate(selector: str, window: str, by: str = "platform") -> str:
     """Failed requests per second summed by `by`, and a 0 labelled outcome="none" for a platform without failures:
     no errors reads as zero, never as no data. `selector` adds matchers, e.g. 'platform=~"$platform"'."""
-    matchers = f"{selector}," if selector else ""
-    return (f'sum by ({by}) (rate(mektepnet_loadtest_requests_total{{{matchers}outcome!="ok"}}[{window}])) '
-            f'or label_replace(sum by (platform) (rate(mektepnet_loadtest_requests_total{{{selector}}}[{window}])) '
-            f'* 0, "outcome", "none", "", "")')
+    failed = "{" + (f"{selector}," if selector else "") + 'outcome!="ok"}'
+    every = f"{{{selector}}}" if selector else ""
+    return (f"sum by ({by}) (rate(mektepnet_loadtest_requests_total{failed}[{window}])) "
+            f"or label_replace(sum by (platform) (rate(mektepnet_loadtest_requests_total{every}[{window}])) * 0, "
+            f'"outcome", "none", "", "")')
 
 
 def loadtest_rules() -> list[dict]:
