@@ -7,16 +7,28 @@ each region's warnings to that region's education department. Receivers are webh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.regions import REGIONS
 
 WEBHOOK_BASE = "http://alerts.mektepnet.local/hooks"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How long Alertmanager gathers a group before its first notification, between updates, before a repeat
+    (Alertmanager durations)."""
+
+    group_wait: str = "1m"
+    group_interval: str = "5m"
+    repeat_interval: str = "4h"
 
 
 def _webhook(name: str, base: str) -> dict:
     return {"name": name, "webhook_configs": [{"url": f"{base}/{name}", "send_resolved": True}]}
 
 
-def alertmanager_config(webhook_base: str = WEBHOOK_BASE) -> dict:
+def alertmanager_config(webhook_base: str = WEBHOOK_BASE, grouping: Grouping = Grouping()) -> dict:
     """alertmanager.yml as a YAML-ready document; receivers post to `webhook_base`/<receiver>."""
     regional = [{"matchers": [f'region="{region.code}"'], "receiver": f"region-{region.code}"} for region in REGIONS]
     receivers = ["ministry-it", "ministry-oncall", "loadtest-operators", *(f"region-{r.code}" for r in REGIONS)]
@@ -24,7 +36,8 @@ def alertmanager_config(webhook_base: str = WEBHOOK_BASE) -> dict:
         "route": {
             "receiver": "ministry-it",
             "group_by": ["alertname", "region"],
-            "group_wait": "1m", "group_interval": "5m", "repeat_interval": "4h",
+            "group_wait": grouping.group_wait, "group_interval": grouping.group_interval,
+            "repeat_interval": grouping.repeat_interval,
             "routes": [
                 {"matchers": ['alertname="PlatformSloBroken"'], "receiver": "loadtest-operators",
                  "group_by": ["alertname", "platform"]},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.norms import Policy
 from dashboards.panels import label_variable, new_dashboard, prom, stat_panel, time_panel, verdict_mappings
-from dashboards.rules import AlertSettings
+from dashboards.rules import AlertSettings, failed_rate
 
 UID = "mektepnet-platforms"
 PLATFORM = 'platform=~"$platform"'
@@ -43,11 +43,11 @@ def build(policy: Policy, settings: AlertSettings = AlertSettings()):
         unit="s"))
     board = board.with_panel(time_panel(
         "Errors by outcome", "Failed requests per second by platform and outcome (http_503, timeout ...).",
-        prom(f'sum by (platform, outcome) (rate(mektepnet_loadtest_requests_total{{{PLATFORM},outcome!="ok"}}{RATE}))',
-             "{{platform}} {{outcome}}"), unit="reqps"))
+        prom(failed_rate(PLATFORM, "$__rate_interval", by="platform, outcome"), "{{platform}} {{outcome}}"),
+        unit="reqps"))
     board = board.with_panel(time_panel(
         "Error ratio", "Share of requests that failed, per platform, against the SLO's bound.",
-        prom(f'sum by (platform) (rate(mektepnet_loadtest_requests_total{{{PLATFORM},outcome!="ok"}}{RATE})) '
+        prom(f"sum by (platform) ({failed_rate(PLATFORM, '$__rate_interval')}) "
              f"/ sum by (platform) (rate(mektepnet_loadtest_requests_total{{{PLATFORM}}}{RATE}))", "{{platform}}"),
         unit="percentunit"))
     return board.with_panel(time_panel(

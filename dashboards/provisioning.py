@@ -41,6 +41,7 @@ class Targets:
     postgres_database: str = "mektepnet"
     postgres_user: str = "grafana_reader"
     scrape_interval: str = "30s"
+    collector_scrape_timeout: str = "20s"        # a national fleet's page takes seconds; at most scrape_interval
     collector_scheme: str = "https"
     extra_labels: dict[str, str] = field(default_factory=dict)
 
@@ -77,7 +78,7 @@ def prometheus_config(targets: Targets) -> dict:
         "rule_files": [RULES_FILE],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(targets.alertmanagers)}]}]},
         "scrape_configs": [
-            {**job("mektepnet-collector", targets.collectors, targets.collector_scheme), "scrape_timeout": "20s"},
+            {**job("mektepnet-collector", targets.collectors, targets.collector_scheme), "scrape_timeout": targets.collector_scrape_timeout},
             job("mektepnet-ndt7", targets.ndt7_servers),
             {**job("mektepnet-loadtest", targets.loadtest_masters), "scrape_interval": "5s"},
         ],

@@ -28,6 +28,7 @@ class AlertSettings:
     slo_p95_seconds: float = 0.8                  # a platform's SLO in a load test (issue 14's example)
     slo_error_ratio: float = 0.01
     slo_for: str = "2m"
+    evaluation_interval: str = "1m"               # how often the norm, compliance and alert groups are evaluated
 
 
 def _record(name: str, expr: str, **labels: str) -> dict:
@@ -86,6 +87,16 @@ def compliance_rules(policy: Policy) -> list[dict]:
     ]
 
 
+def failed_rate(selector: str, window: str, by: str = "platform") -> str:
+    """Failed requests per second summed by `by`, and a 0 labelled outcome="none" for a platform without failures:
+    no errors reads as zero, never as no data. `selector` adds matchers, e.g. 'platform=~"$platform"'."""
+    failed = "{" + (f"{selector}," if selector else "") + 'outcome!="ok"}'
+    every = f"{{{selector}}}" if selector else ""
+    return (f"sum by ({by}) (rate(mektepnet_loadtest_requests_total{failed}[{window}])) "
+            f"or label_replace(sum by (platform) (rate(mektepnet_loadtest_requests_total{every}[{window}])) * 0, "
+            f'"outcome", "none", "", "")')
+
+
 def loadtest_rules() -> list[dict]:
     """A load test's p95 latency and error ratio per platform over the last minute."""
     return [
@@ -93,8 +104,7 @@ def loadtest_rules() -> list[dict]:
                 "histogram_quantile(0.95, sum by (le, platform) "
                 "(rate(mektepnet_loadtest_request_duration_seconds_bucket[1m])))"),
         _record("mektepnet:loadtest_error:ratio",
-                'sum by (platform) (rate(mektepnet_loadtest_requests_total{outcome!="ok"}[1m])) '
-                "/ sum by (platform) (rate(mektepnet_loadtest_requests_total[1m]))"),
+                f"sum by (platform) ({failed_rate('', '1m')}) / sum by (platform) (rate(mektepnet_loadtest_requests_total[1m]))"),
     ]
 
 
@@ -144,8 +154,8 @@ def alert_rules(settings: AlertSettings) -> list[dict]:
 def rule_groups(policy: Policy, settings: AlertSettings = AlertSettings()) -> dict:
     """The rules file Prometheus loads (`rule_files:`), as a YAML-ready document."""
     return {"groups": [
-        {"name": "mektepnet-norms", "interval": "1m", "rules": norm_rules(policy)},
-        {"name": "mektepnet-compliance", "interval": "1m", "rules": compliance_rules(policy)},
+        {"name": "mektepnet-norms", "interval": settings.evaluation_interval, "rules": norm_rules(policy)},
+        {"name": "mektepnet-compliance", "interval": settings.evaluation_interval, "rules": compliance_rules(policy)},
         {"name": "mektepnet-loadtest", "interval": "15s", "rules": loadtest_rules()},
-        {"name": "mektepnet-alerts", "interval": "1m", "rules": alert_rules(settings)},
+        {"name": "mektepnet-alerts", "interval": settings.evaluation_interval, "rules": alert_rules(settings)},
     ]}

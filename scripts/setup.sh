@@ -15,7 +15,7 @@ debs=(python3 python3-venv python3-dev gcc tzdata fonts-dejavu-core libpango-1.0
 # Tests use real servers and real network paths: promtool, iperf3 (the ndt7 anchor), namespaces
 # with tc and iptables, ethtool to switch checksum offload off on veth ends, nginx and wrk for the
 # load-generator benchmark (the target and the anchor).
-[ "$with_tests" = 1 ] && debs+=(prometheus iperf3 iproute2 iptables ethtool openssl iputils-ping curl postgresql snmpd snmp prometheus-snmp-exporter nginx-light wrk chromium poppler-utils)
+[ "$with_tests" = 1 ] && debs+=(prometheus prometheus-alertmanager iperf3 iproute2 iptables ethtool openssl iputils-ping curl postgresql snmpd snmp prometheus-snmp-exporter nginx-light wrk chromium poppler-utils)
 missing=()
 for pkg in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")

@@ -23,12 +23,21 @@ MEASUREMENT_FIELDS = (
 MEASUREMENT_COLUMNS = ",".join(f"\n        {name} {kind}" for name, kind, _ in MEASUREMENT_FIELDS)
 
 
+CORRECTED_TS = "m.end_ts - coalesce(m.clock_offset_seconds, 0)"
+POSTGRESQL_DIALECT = {"time": "to_timestamp(m.end_ts)", "corrected": f"to_timestamp({CORRECTED_TS})",
+                      "day": "v.day::date", "target": "m.body::jsonb ->> 'target'",
+                      "method": "m.body::jsonb ->> 'method'"}
+SQLITE_DIALECT = {"time": "m.end_ts", "corrected": CORRECTED_TS, "day": "v.day",
+                  "target": "json_extract(m.body, '$.target')", "method": "json_extract(m.body, '$.method')"}
+
+
 @dataclass(frozen=True)
 class Migration:
     """One schema step: what both engines run, and where they must differ, each engine's own part (run first).
 
-    `{time}` and `{day}` in the shared part become the engine's expressions for a unix time and a local
-    day, so that views give Grafana real timestamps and dates on PostgreSQL.
+    `{time}`, `{corrected}` (the time less the probe's clock offset) and `{day}` in the shared part become
+    the engine's expressions for a unix time and a local day, so that views give Grafana real timestamps and
+    dates on PostgreSQL; `{target}` and `{method}` read those fields of a measurement's JSON `body`.
     """
 
     both: str = ""
@@ -38,8 +47,7 @@ class Migration:
     def script(self, postgresql: bool) -> str:
         """The SQL this engine runs."""
         own = self.postgresql if postgresql else self.sqlite
-        dialect = ({"time": "to_timestamp(m.end_ts)", "day": "v.day::date"} if postgresql
-                   else {"time": "m.end_ts", "day": "v.day"})
+        dialect = POSTGRESQL_DIALECT if postgresql else SQLITE_DIALECT
         return "; ".join(part for part in (own, self.both.format(**dialect)) if part)
 
 
@@ -170,6 +178,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE TABLE measurement_ids (measurement_id TEXT PRIMARY KEY);
     INSERT INTO measurement_ids SELECT measurement_id FROM measurements
     """, sqlite="CREATE VIEW measurement_ids AS SELECT measurement_id FROM measurements"),
+    # 4: the series view gains what a measurement was aimed at (platform, ndt7 server) and how, the time
+    # corrected by the probe's clock offset, and when it reached the centre (the dashboards' SQL panels).
+    Migration("""
+    DROP VIEW measurement_series;
+    CREATE VIEW measurement_series AS
+        SELECT {time} AS time, {corrected} AS corrected_time, m.school_id, s.region, s.district, s.locality,
+               s.category, m.kind, {target} AS target, {method} AS method, m.value, m.failed, m.quarantined,
+               m.probe_id, m.measurement_id, m.clock_offset_seconds, m.received_at, m.body AS record
+        FROM measurements m LEFT JOIN schools s ON s.school_id = m.school_id
+    """),
 )
 
 

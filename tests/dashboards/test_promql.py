@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -21,8 +22,11 @@ from dashboards import DASHBOARDS, dashboard_json
 from dashboards.rules import rule_groups
 from probes.context import ProbeContext
 from tests.collectors.test_exporter import REGISTRY, YEAR, recent_school_days
+from tests.helpers.cli import ROOT
 from tests.helpers.collector import collector_thread, enrolled, upload
+from tests.helpers.platformsim import platform_sim
 from tests.helpers.ports import free_port
+from tests.helpers.prometheus import prometheus_with_config
 from tests.helpers.tools import require_tool
 
 VARIABLES = {"$region": ".*", "$school": "KZ-002", "$platform": ".*", "$__rate_interval": "1m", "$__range": "5m"}
@@ -104,10 +108,7 @@ def test_every_expression_runs_and_the_collectors_return_series(tmp_path, small_
         finally:
             process.terminate()
             process.wait(15)
-    failed = [f"{where}: {expr}: {answer}" for where, expr, answer, must in results
-              if answer.get("status") != "success" or (must and not answer["data"] if isinstance(
-                  answer.get("data"), list) else must and not answer.get("data", {}).get("result"))]
-    assert failed == []
+    assert _failures(results) == []
     assert len(results) > 60 and sum(must for *_, must in results) > 40
 
 
@@ -129,11 +130,56 @@ def _run_all(api: str, policy, groups) -> list[tuple[str, str, dict, bool]]:
         # Alerts answer only while firing; every panel, variable and recording rule of the collector must answer.
         alert = where.startswith("rule ") and not where.startswith("rule mektepnet:")
         must = not alert and not any(source in expr for source in NOT_RUN_HERE)
-        match = LABEL_VALUES.match(expanded)
-        if match:
-            query = urllib.parse.urlencode({"match[]": match["match"]})
-            answer = _get(f"{api}/label/{match['label']}/values?{query}")
-        else:
-            answer = _get(f"{api}/query?{urllib.parse.urlencode({'query': expanded})}")
-        results.append((where, expanded, answer, must))
+        results.append((where, expanded, _answer(api, expanded), must))
     return results
+
+
+def _answer(api: str, expanded: str) -> dict:
+    """Prometheus' answer to an expanded expression; `label_values()` as the label look-up Grafana makes."""
+    match = LABEL_VALUES.match(expanded)
+    if match:
+        query = urllib.parse.urlencode({"match[]": match["match"]})
+        return _get(f"{api}/label/{match['label']}/values?{query}")
+    return _get(f"{api}/query?{urllib.parse.urlencode({'query': expanded})}")
+
+
+def _failures(results: list[tuple[str, str, dict, bool]]) -> list[str]:
+    """Expressions that failed, or returned nothing where they must return series (or label values)."""
+    return [f"{where}: {expr}: {answer}" for where, expr, answer, must in results
+            if answer.get("status") != "success" or (must and not answer["data"] if isinstance(
+                answer.get("data"), list) else must and not answer.get("data", {}).get("result"))]
+
+
+def test_the_load_test_expressions_return_series_from_a_running_master(tmp_path):
+    policy = load_policy("ministry")
+    groups = rule_groups(policy)
+    for group in groups["groups"]:
+        group["interval"] = "1s"
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(groups, allow_unicode=True))
+    metrics_port = free_port()
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "rule_files": [str(tmp_path / "rules.yml")],
+        "scrape_configs": [{"job_name": "mektepnet-loadtest",
+                            "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}]}))
+    with platform_sim() as url, prometheus_with_config(tmp_path / "prometheus.yml", tmp_path) as server:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "cli", "loadtest", "run", "--headless", "--json", "--host", url, "--workers", "1",
+             "--students", "80", "--shape", "first-bell", "--duration", "30s", "--metrics-port", str(metrics_port),
+             "--master-port", str(free_port()), "--run-dir", str(tmp_path / "run")],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            server.wait_for("mektepnet:loadtest_p95:seconds and on (platform) mektepnet:loadtest_error:ratio", 60)
+            api = f"{server.url}/api/v1"
+            expressions = [(where, expr) for where, expr in panel_and_variable_queries(policy) if "loadtest" in expr]
+            expressions += [(f"rule {rule.get('record') or rule.get('alert')}", rule["expr"])
+                            for group in groups["groups"] for rule in group["rules"] if "loadtest" in rule["expr"]]
+            results = [(where, expand(expr), _answer(api, expand(expr)), not where.startswith("rule Platform"))
+                       for where, expr in expressions]
+            errors = run.communicate(timeout=120)[1]
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    assert run.returncode == 0, errors[-2000:]
+    assert _failures(results) == []
+    assert sum(must for *_, must in results) >= 10

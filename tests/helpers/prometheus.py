@@ -50,17 +50,25 @@ class PrometheusServer:
 @contextmanager
 def prometheus(workdir: Path, targets: list[str], metrics_path: str = "/metrics"):
     """Start Prometheus scraping `targets` (host:port) every second; yields a PrometheusServer."""
-    binary = require_tool("prometheus")
     config = workdir / "prometheus.yml"
     config.write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [{"job_name": "mektepnet", "metrics_path": metrics_path,
                             "static_configs": [{"targets": targets}]}],
     }))
-    port = free_port()
-    process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-                                f"--web.listen-address=127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with prometheus_with_config(config, workdir) as server:
+        yield server
+
+
+@contextmanager
+def prometheus_with_config(config: Path, workdir: Path):
+    """Start Prometheus on a given prometheus.yml (rule files relative to it); yields a PrometheusServer."""
+    binary = require_tool("prometheus")
+    port, log = free_port(), workdir / "prometheus.log"
+    with log.open("w") as output:
+        process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+                                    f"--web.listen-address=127.0.0.1:{port}"],
+                                   stdout=subprocess.DEVNULL, stderr=output)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -72,7 +80,7 @@ def prometheus(workdir: Path, targets: list[str], metrics_path: str = "/metrics"
             except OSError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("prometheus did not become ready")
+                raise RuntimeError(f"prometheus did not become ready: {log.read_text()[-2000:]}")
             time.sleep(0.2)
         yield PrometheusServer(url)
     finally:
