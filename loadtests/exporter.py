@@ -91,8 +91,8 @@ class LoadtestCollector:
                                 entry.total_response_time / 1000)
             outcomes = failures.get((method, name), {})
             requests.add_metric([*labels, "ok"], entry.num_requests - entry.num_failures)
-            for outcome, count in sorted(outcomes.items()):
-                requests.add_metric([*labels, outcome], count)
+            for failed_as, count in sorted(outcomes.items()):
+                requests.add_metric([*labels, failed_as], count)
             received.add_metric(labels, entry.total_content_length)
         yield from (duration, requests, received)
         tally = merged_tally(self.environment, self.schedules)

@@ -7,44 +7,15 @@ from datetime import date, datetime, timedelta, timezone
 
 from collectors.settings import CollectorSettings
 from collectors.store import Store
-from core.examples import LinkQuality, example_measurements
 from core.norms import load_policy
 from core.verdict import Period, evaluate
-from tests.helpers.cli import FIXTURES
-from tests.helpers.collector import collector_thread, enrolled, upload
+from tests.helpers.collector import EXAMPLE_REGISTRY as REGISTRY
+from tests.helpers.collector import collector_thread, enrolled, example_collector, upload
 from tests.helpers.prometheus import prometheus
-
-REGISTRY = FIXTURES / "registry" / "valid.csv"
-YEAR = 365 * 86400
-
-
-def recent_school_days(calendar, count: int = 5) -> tuple[date, int]:
-    """The first of the last `count` school days before today and the window (days) that reaches it.
-
-    The test must pass on any date, school holidays included, so it looks back as far as it must.
-    """
-    day, found = datetime.now(timezone.utc).date() - timedelta(days=1), []
-    while len(found) < count:
-        if calendar.is_school_day(day, 5):
-            found.append(day)
-        day -= timedelta(days=1)
-    first = found[-1]
-    return first, (datetime.now(timezone.utc).date() - first).days + 2
 
 
 def test_prometheus_reads_the_compliance_the_store_holds(tmp_path, small_registry, calendar):
-    db = tmp_path / "collector.sqlite3"
-    first, window = recent_school_days(calendar)
-    config = CollectorSettings(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
-                               verdict_every_seconds=0.5)
-    links = {"KZ-001": LinkQuality(45e6, 20e6), "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}
-    with collector_thread(config) as url:
-        for school_id, link in links.items():
-            credentials = enrolled(url, db, school_id, tmp_path / school_id)
-            records = example_measurements(small_registry[school_id], link, calendar, first,
-                                           (datetime.now(timezone.utc).date() - first).days,
-                                           probe_id=credentials.probe_id)
-            upload(url, credentials, records, tmp_path / school_id / "outbox.sqlite3")
+    with example_collector(tmp_path, small_registry, calendar) as (url, db, window):
         time.sleep(1.5)                                             # a verdict refresh after the uploads
         host_port = url.removeprefix("http://")
         with prometheus(tmp_path, [host_port]) as server:

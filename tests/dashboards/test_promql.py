@@ -14,16 +14,13 @@ from datetime import datetime, timedelta, timezone
 
 import yaml
 
-from collectors.settings import CollectorSettings
-from core.examples import LinkQuality, example_measurements
 from core.measurement import Kind
 from core.norms import load_policy
 from dashboards import DASHBOARDS, dashboard_json
 from dashboards.rules import rule_groups
 from probes.context import ProbeContext
-from tests.collectors.test_exporter import REGISTRY, YEAR, recent_school_days
 from tests.helpers.cli import ROOT
-from tests.helpers.collector import collector_thread, enrolled, upload
+from tests.helpers.collector import example_collector
 from tests.helpers.platformsim import platform_sim
 from tests.helpers.ports import free_port
 from tests.helpers.prometheus import prometheus_with_config
@@ -79,19 +76,7 @@ def test_every_expression_runs_and_the_collectors_return_series(tmp_path, small_
     for group in groups["groups"]:
         group["interval"] = "1s"
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(groups, allow_unicode=True))
-    db = tmp_path / "collector.sqlite3"
-    first, window = recent_school_days(calendar)
-    config = CollectorSettings(db=db, registry=REGISTRY, max_age_seconds=YEAR, verdict_window_days=window,
-                             verdict_every_seconds=0.5)
-    links = {"KZ-001": LinkQuality(45e6, 20e6), "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}
-    with collector_thread(config) as url:
-        for school_id, link in links.items():
-            credentials = enrolled(url, db, school_id, tmp_path / school_id)
-            records = example_measurements(small_registry[school_id], link, calendar, first,
-                                           (datetime.now(timezone.utc).date() - first).days,
-                                           probe_id=credentials.probe_id)
-            records += _fresh_records(ProbeContext(school_id, credentials.probe_id))
-            upload(url, credentials, records, tmp_path / school_id / "outbox.sqlite3")
+    with example_collector(tmp_path, small_registry, calendar, _fresh_records) as (url, _, _):
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(tmp_path / "rules.yml")],

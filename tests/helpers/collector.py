@@ -7,12 +7,15 @@ import re
 import subprocess
 import sys
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from collectors import enrolment
 from collectors.server import start_in_thread
 from collectors.settings import CollectorSettings
 from collectors.store import Store
+from core.examples import LinkQuality, example_measurements
+from probes.context import ProbeContext
 from probes.identity import Credentials, enroll
 from tests.helpers.cli import ROOT
 
@@ -79,3 +82,42 @@ def upload(url: str, credentials: Credentials, records, outbox_path: Path, ca_fi
             raise RuntimeError(f"records left: {outbox.depth()}")
     finally:
         outbox.close()
+
+
+EXAMPLE_REGISTRY = ROOT / "tests" / "fixtures" / "registry" / "valid.csv"
+EXAMPLE_LINKS = {"KZ-001": LinkQuality(45e6, 20e6),                                   # meets the norm
+                 "KZ-002": LinkQuality(1e6, 0.3e6, rtt_seconds=0.3, loss_ratio=0.1)}  # below it
+YEAR_SECONDS = 365 * 86400
+
+
+def recent_school_days(calendar, count: int = 5) -> tuple[date, int]:
+    """The first of the last `count` school days before today and the window (days) that reaches it.
+
+    A test must pass on any date, school holidays included, so it looks back as far as it must.
+    """
+    day, found = datetime.now(timezone.utc).date() - timedelta(days=1), []
+    while len(found) < count:
+        if calendar.is_school_day(day, 5):
+            found.append(day)
+        day -= timedelta(days=1)
+    first = found[-1]
+    return first, (datetime.now(timezone.utc).date() - first).days + 2
+
+
+@contextmanager
+def example_collector(tmp_path: Path, registry, calendar, extra_records=lambda context: []):
+    """A collector judging the example registry, fed the recent school days of KZ-001 (meets) and KZ-002
+    (below) through the ingest API, plus `extra_records(context)` per school; yields (url, db, window days)."""
+    db = tmp_path / "collector.sqlite3"
+    first, window = recent_school_days(calendar)
+    settings = CollectorSettings(db=db, registry=EXAMPLE_REGISTRY, max_age_seconds=YEAR_SECONDS,
+                                 verdict_window_days=window, verdict_every_seconds=0.5)
+    with collector_thread(settings) as url:
+        for school_id, link in EXAMPLE_LINKS.items():
+            credentials = enrolled(url, db, school_id, tmp_path / school_id)
+            records = example_measurements(registry[school_id], link, calendar, first,
+                                           (datetime.now(timezone.utc).date() - first).days,
+                                           probe_id=credentials.probe_id)
+            records += extra_records(ProbeContext(school_id, credentials.probe_id))
+            upload(url, credentials, records, tmp_path / school_id / "outbox.sqlite3")
+        yield url, db, window
