@@ -58,6 +58,7 @@ class FleetIndex(_Frozen):
     """The whole signed index: the agent track and the configuration groups."""
 
     agent: Track = Track()
+    wheels: dict[str, str] = {}          # agent version -> its wheel's target path
     groups: tuple[Group, ...] = ()
 
     def group_for(self, school_id: str) -> Group | None:
