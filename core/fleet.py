@@ -70,7 +70,7 @@ class FleetIndex(_Frozen):
                     return group
         return None
 
-    def with_group(self, group: Group) -> "FleetIndex":
+    def with_group(self, group: Group) -> FleetIndex:
         """A copy with `group` added or replacing the one of its name."""
         kept = tuple(existing for existing in self.groups if existing.name != group.name)
         return self.model_copy(update={"groups": (*kept, group)})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from securesystemslib.signer import CryptoSigner
@@ -33,7 +33,7 @@ class Lifetimes:
 
 
 def _expiry(days: float) -> datetime:
-    return (datetime.now(timezone.utc) + timedelta(days=days)).replace(microsecond=0)
+    return (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -55,7 +55,7 @@ class FleetRepository:
                                 "is not a fleet repository (run `mektepnet fleet keys init` first)")
 
     @classmethod
-    def create(cls, fleet_dir: Path, root_key: Path, lifetimes: Lifetimes = Lifetimes()) -> "FleetRepository":
+    def create(cls, fleet_dir: Path, root_key: Path, lifetimes: Lifetimes = Lifetimes()) -> FleetRepository:
         """A new repository: a new offline root key at `root_key`, new online keys, root v1 and an empty index."""
         fleet_dir = Path(fleet_dir)
         if (fleet_dir / "public" / "metadata").exists():

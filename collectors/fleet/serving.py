@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -56,5 +56,5 @@ def exposition(fleet_dir: Path | None) -> str:
     lines += [f'mektepnet_fleet_metadata_version{{role="{role}"}} {version}' for role, version in versions.items()]
     lines.append(_header("mektepnet_fleet_timestamp_expiry_timestamp_seconds"))
     lines.append(f"mektepnet_fleet_timestamp_expiry_timestamp_seconds "
-                 f"{timestamp.expires.replace(tzinfo=timezone.utc).timestamp():.0f}")
+                 f"{timestamp.expires.replace(tzinfo=UTC).timestamp():.0f}")
     return "\n".join(lines) + "\n"

@@ -35,10 +35,6 @@ def fleet(tmp_path):
         yield repository, FleetClient(url, tmp_path / "probe", "probe-1", SCHOOL)
 
 
-def _current(repository: FleetRepository, prefix: str) -> str:
-    return str(repository.metadata_dir / f"{prefix}")
-
-
 def test_the_probe_takes_a_published_configuration_and_agent_version(fleet, tmp_path):
     repository, client = fleet
     assert client.enabled()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -33,7 +33,7 @@ def test_the_share_is_deterministic_and_close_to_the_percentage():
 
 def _record(probe_id: str, school_id: str, version: str, error: str | None = None, at_ts: float = NOW - 600
             ) -> Measurement:
-    at = datetime.fromtimestamp(at_ts, timezone.utc)
+    at = datetime.fromtimestamp(at_ts, UTC)
     return Measurement(measurement_id=uuid.uuid4(), school_id=school_id, probe_id=probe_id, kind=Kind.LATENCY,
                        start=at, end=at, clock_offset_seconds=0.0, values={"rtt_median_seconds": 0.02, "loss_ratio": 0.0},
                        target="collector", method="tcp-connect", method_version="1", probe_version=version, error=error)
@@ -66,7 +66,7 @@ def test_a_healthy_cohort_widens_and_completes(rolling):
 
 
 def test_a_cohort_that_rolled_itself_back_stops_the_rollout(rolling):
-    repository, store, track, probes = rolling
+    repository, store, _track, probes = rolling
     store.insert([_record(p, s, "0.1.0") for p, s in probes], [False] * 40)       # nobody runs 0.2.0
     outcome = advance(repository, store, now=NOW)
     assert outcome["agent"].startswith("stopped: updated probes silent or not running the candidate")
