@@ -82,14 +82,15 @@ def run(config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
         raise CoreError.one(config, "school_id", settings.school_id,
                             f"the credential in {settings.state_dir} belongs to {credentials.school_id}")
 
-    async def main() -> None:
+    async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_agent(settings, credentials, stop, announce=lambda text: print(text, flush=True))
+        return await run_agent(settings, credentials, stop, announce=lambda text: print(text, flush=True))
 
-    asyncio.run(main())
+    if code := asyncio.run(main()):
+        raise typer.Exit(code)          # 75: the agent switched versions; the launcher starts the new one
 
 
 @app.command()

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from collectors import enrolment, ndt7_access
+from collectors.fleet import serving as fleet_repository
 from collectors.request_limits import AsciiJSONResponse, BodyLimit, bounded_error
 from collectors.exporter import FleetExposition, Verdicts
 from collectors.ingest import Bounds, Busy, IngestPool, Refused, ingest
@@ -68,6 +69,7 @@ class IngestSettings:
     shed_retry_after_seconds: int = 10
     raw_retention_months: int = 13                # raw results older than this are refused (roll-ups are kept)
     ndt7_signing_key: Path | None = None          # PEM Ed25519 key: POST /api/v1/ndt7-token signs ndt7 access tokens
+    fleet_dir: Path | None = None                 # the signed fleet repository (mektepnet fleet), served under /fleet/
 
 
 class EnrollRequest(BaseModel):
@@ -216,9 +218,12 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
         """The fleet's state and the ingest counters, in Prometheus' text format."""
         fleet_text = exposition.text().encode() if exposition is not None else b""
         snmp_text = snmp.exposition().encode() if snmp is not None else b""
-        return Response(generate_latest(metrics) + fleet_text + snmp_text, media_type=CONTENT_TYPE_LATEST)
+        repository_text = fleet_repository.exposition(settings.fleet_dir).encode()
+        return Response(generate_latest(metrics) + fleet_text + snmp_text + repository_text,
+                        media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(ndt7_access.router(store, settings.ndt7_signing_key))
+    fleet_repository.mount(app, settings.fleet_dir)
     _publish_batch_schema(app)
 
     @app.exception_handler(HTTPException)

@@ -181,6 +181,20 @@ CATALOGUE: tuple[MetricSpec, ...] = (
                "Workers of the endpoint serving a request now."),
     MetricSpec("mektepnet_platform_sim_queued_requests", _G, ("platform", "endpoint"),
                "Requests waiting for a worker of the endpoint now."),
+    MetricSpec("mektepnet_fleet_track_info", _G, ("track", "stable", "candidate"),
+               "A release track of the fleet repository (agent, or a configuration group) with its stable and "
+               "candidate references; always 1."),
+    MetricSpec("mektepnet_fleet_rollout_share_ratio", _G, ("track",),
+               "Share (0-1) of the track's selected probes that its rolling candidate goes to; 0 when not rolling."),
+    MetricSpec("mektepnet_fleet_rollout_state", _G, ("track", "state"),
+               "1 for the track's rollout state (idle, rolling, stopped), 0 for the others."),
+    MetricSpec("mektepnet_fleet_metadata_version", _G, ("role",),
+               "Version of the fleet repository's signed metadata of each TUF role (root, targets, snapshot, timestamp)."),
+    MetricSpec("mektepnet_fleet_timestamp_expiry_timestamp_seconds", _G, (),
+               "Unix time the fleet's signed timestamp expires; probes refuse updates after it (a freeze)."),
+    MetricSpec("mektepnet_probe_update_refusals_total", _C, ("reason",),
+               "Fleet repository refreshes the probe refused, by reason (unsigned, expired, rollback, mixed, "
+               "tampered, unreachable, invalid)."),
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOGUE}

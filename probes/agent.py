@@ -31,6 +31,8 @@ from probes.identity import ROTATE_BEFORE_SECONDS, Credentials, rotate, tls_cont
 from probes.outbox import Outbox
 from probes.scheduler import DataBudget, Scheduler, local_now
 from probes.status import AgentStatus, LastResult, write_status
+from probes.update import AgentUpdates, FleetClient
+from probes.versions import RESTART_EXIT
 from probes.uploader import Uploader
 
 OUTBOX_FILE = "outbox.sqlite3"
@@ -102,6 +104,10 @@ class Agent:
         self._rotate_not_before = 0.0
         self._restart = asyncio.Event()
         self.uploader: Uploader | None = None
+        fleet = FleetClient(config.collector, config.state_dir, credentials.probe_id, credentials.school_id, config.ca_file)
+        self.fleet = AgentUpdates(fleet) if fleet.enabled() else None
+        self.stop: asyncio.Event | None = None
+        self.exit_code = 0                 # RESTART_EXIT after a switch: the launcher starts the new version
 
     def record(self, measurements: list[Measurement]) -> None:
         """The sink of every prober: commit to the outbox first, then update the local view."""
@@ -112,6 +118,7 @@ class Agent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Measure and upload until `stop`; the outbox is closed on return."""
+        self.stop = stop
         self.tls = tls_context(self.local_config.ca_file)
         self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
                                  self.clock, self.tls, on_config_version=self._config_changed)
@@ -151,6 +158,8 @@ class Agent:
         """(version, sections) of the configuration the collector serves; raises on any trouble.
 
         Its `Date` header teaches the clock too, so a probe with nothing to upload yet learns its offset."""
+        if self.fleet is not None:
+            return await self.fleet.client.config()
         sent = time.monotonic()
         answer = await json_request("GET", f"{self.local_config.collector}/api/v1/probe/config",
                                     token=self.credentials.token, tls=self.tls,
@@ -208,12 +217,22 @@ class Agent:
                 await self._rotate_if_due()
                 if time.monotonic() - self._checked_at > CONFIG_CHECK_SECONDS:
                     await self._check_remote()
+                if self.fleet is not None:
+                    await self._follow_fleet()
             except Exception:          # noqa: BLE001 - e.g. the state disk failed: keep trying, keep measuring
                 log.exception("status round failed")
             try:
                 await asyncio.wait_for(stop.wait(), 15)
             except TimeoutError:
                 pass
+
+    async def _follow_fleet(self) -> None:
+        """Confirm a version on trial once it uploaded and measured; switch to an assigned version (exit 75)."""
+        uploaded = self.uploader is not None and self.uploader.stats.last_success is not None
+        self.fleet.confirm_if_healthy(uploaded, bool(self.last.by_key))
+        if await asyncio.to_thread(self.fleet.switch_if_assigned) is not None and self.stop is not None:
+            self.exit_code = RESTART_EXIT
+            self.stop.set()
 
     async def _rotate_if_due(self) -> None:
         """Rotate the token a month before it expires, judged by the collector's clock (a box without an RTC
@@ -265,8 +284,9 @@ def outbox_path(state_dir: Path) -> Path:
 
 
 async def run_agent(config: ProbeConfig, credentials: Credentials, stop: asyncio.Event,
-                    announce=lambda text: None) -> None:
-    """Run the agent with its /metrics until `stop` is set (the CLI sets it on SIGTERM and SIGINT)."""
+                    announce=lambda text: None) -> int:
+    """Run the agent with its /metrics until `stop` is set (the CLI sets it on SIGTERM and SIGINT); returns the
+    exit code (RESTART_EXIT after switching versions)."""
     from probes.metrics import serve_metrics
 
     agent = Agent(config, credentials)
@@ -282,6 +302,7 @@ async def run_agent(config: ProbeConfig, credentials: Credentials, stop: asyncio
     finally:
         if server is not None:
             server.shutdown()
+    return agent.exit_code
 
 
 async def run_once(config: ProbeConfig, probe_id: str, throughput: bool = True) -> list[Measurement]:

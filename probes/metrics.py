@@ -34,6 +34,8 @@ class AgentCollector:
         finally:
             outbox.close()
         yield from self._clock()
+        if agent.fleet is not None:
+            yield agent.fleet.client.refusal_family()
 
     def _outbox(self, outbox: Outbox) -> Iterator:
         agent = self.agent
