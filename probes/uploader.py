@@ -46,6 +46,7 @@ class UploadStats:
 
     records: dict[str, int] = field(default_factory=lambda: {status.value: 0 for status in RecordStatus})
     failures: dict[str, int] = field(default_factory=dict)
+    answers: dict[int, int] = field(default_factory=dict)       # HTTP answers by status
     last_success: float | None = None
     config_version: str | None = None
 
@@ -116,6 +117,7 @@ class Uploader:
             return self._fail_over("network", f"{type(exc).__name__}: {exc}")
         if date := answer.headers.get("date"):
             self.clock.learn(date, sent, time.monotonic())
+        self.stats.answers[answer.status] = self.stats.answers.get(answer.status, 0) + 1
         return self._answered(answer, [measurement_id for measurement_id, _ in pending])
 
     def _readable(self, pending: list[tuple[uuid.UUID, dict]]) -> list[tuple[uuid.UUID, Measurement]]:
