@@ -16,6 +16,7 @@ from core.measurement import Kind
 from probes.clock import Clock
 from probes.config import UploadSettings
 from probes.context import ProbeContext
+from probes.http1 import json_request
 from probes.identity import Credentials
 from probes.outbox import Outbox
 from probes.uploader import Uploader
@@ -29,17 +30,20 @@ FAST = UploadSettings(batch_records=50, interval_seconds=0.2, backoff_initial_se
 @dataclass
 class ProbeSpec:
     """How the simulated probes behave: results per tick and tick length (seconds), their clock's error
-    (seconds; None: NTP vouches for it, else learned from the collector's Date), and upload settings."""
+    (seconds; None: NTP vouches for it, else learned from the collector's Date), whether they first ask
+    the collector for their configuration (which teaches the clock, as the agent does when it starts),
+    and upload settings."""
 
     records_per_tick: int = 2
     tick_seconds: float = 0.1
     clock_error_seconds: float | None = None
+    learn_clock_first: bool = True
     upload: UploadSettings = FAST
 
 
 @dataclass
 class UploadingProbes:
-    """`count` probes of schools KZ-000, KZ-001 ... enrolled at `urls[0]` (store `db`), uploading to `urls`
+    """`count` probes of schools KZ-000, KZ-001 ... (`school_prefix` 000 ...) enrolled at `urls[0]` (store `db`), uploading to `urls`
     in failover order; `start()` begins measuring and uploading, `stop_measuring()` ends the results."""
 
     workdir: Path
@@ -47,12 +51,14 @@ class UploadingProbes:
     urls: list[str]
     count: int
     spec: ProbeSpec = field(default_factory=ProbeSpec)
+    school_prefix: str = "KZ-"
     uploaders: list[Uploader] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.outboxes = [self.workdir / f"probe-{index}" / "outbox.sqlite3" for index in range(self.count)]
+        self.outboxes = [self.workdir / f"probe-{self.school_prefix}{index}" / "outbox.sqlite3"
+                         for index in range(self.count)]
         self.credentials: list[Credentials] = [
-            enrolled(self.urls[0], self.db, f"KZ-{index:03d}", path.parent) for index, path in enumerate(self.outboxes)]
+            enrolled(self.urls[0], self.db, f"{self.school_prefix}{index:03d}", path.parent) for index, path in enumerate(self.outboxes)]
         for path in self.outboxes:
             keep_ledger(path)
         self._measuring = threading.Event()
@@ -77,6 +83,8 @@ class UploadingProbes:
                                 fallbacks=tuple(self.urls[1:]))
             self.uploaders.append(uploader)
             context = ProbeContext(credentials.school_id, credentials.probe_id, clock)
+            if self.spec.learn_clock_first:
+                await _learn_clock(self.urls[0], credentials, clock)
             self._tasks += [asyncio.create_task(uploader.run(self._stop)),
                             asyncio.create_task(self._measure(uploader.outbox, context))]
 
@@ -149,3 +157,10 @@ class UploadingProbes:
 
     def __exit__(self, *_) -> None:
         self.stop()
+
+
+async def _learn_clock(url: str, credentials: Credentials, clock: Clock) -> None:
+    """The agent's first call, GET /api/v1/probe/config: its `Date` header teaches the clock its offset."""
+    sent = clock.monotonic()
+    answer = await json_request("GET", f"{url}/api/v1/probe/config", token=credentials.token, timeout_seconds=10)
+    clock.learn(answer.headers["date"], sent, clock.monotonic())
