@@ -43,3 +43,18 @@ def test_a_replica_killed_while_its_probes_fail_over_to_the_other_loses_and_dupl
     assert_exact(figures)
     assert figures["answers"]["network"] > 0 and figures["5xx"] == 0, figures
     assert sticky == {second_url}, "probes went back to the restarted replica although the other answered"
+
+
+def test_fallback_collectors_are_checked_like_the_collector_and_listed_after_it():
+    from core.errors import CoreError
+    from probes.config import ProbeConfig
+
+    config = ProbeConfig(collector="https://a.edu.kz/", fallback_collectors=["https://b.edu.kz", "https://a.edu.kz"],
+                         school_id="KZ-001")
+    assert config.collectors == ("https://a.edu.kz", "https://b.edu.kz")
+    try:
+        ProbeConfig(collector="https://a.edu.kz", fallback_collectors=["http://198.18.0.1:8443"], school_id="KZ-001")
+    except (CoreError, ValueError) as exc:
+        assert "fallback_collectors" in str(exc) and "198.18.0.1" in str(exc)
+    else:
+        raise AssertionError("a plain-http fallback outside loopback was accepted")
