@@ -40,9 +40,9 @@ def test_a_collector_killed_and_restarted_under_upload_load_loses_and_duplicates
             recoveries.append(time.monotonic() - restarted)
         probes.drain(60)
     finally:
-        probes.stop()
         collector.kill()
         collector.wait(10)
+        probes.stop()
     figures = {**probes.figures(), "kills": KILLS, "recover_max_seconds": round(max(recoveries), 1)}
     report("collector SIGKILL x6", figures)
     assert_exact(figures)

@@ -56,9 +56,9 @@ def test_a_full_disk_is_a_503_with_retry_after_and_nothing_is_lost_when_space_re
         probes.drain(90)
         alive = collector.poll() is None
     finally:
-        probes.stop()
         collector.kill()
         _, errors = collector.communicate(timeout=10)
+        probes.stop()
     figures = {**probes.figures(), "503_while_full": full_answers.get(503, 0)}
     report("store disk full, then space returns", figures)
     assert alive, errors[-2000:]

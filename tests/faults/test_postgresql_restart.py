@@ -38,10 +38,10 @@ def test_postgresql_restarted_under_load_loses_and_duplicates_nothing(tmp_path, 
             probes.drain(90)
             alive = [process.poll() is None for process, _ in collectors]
         finally:
-            probes.stop()
             for process, _ in collectors:
                 process.kill()
                 process.wait(10)
+            probes.stop()
         figures = {**probes.figures(), "restarts": RESTARTS, "recover_max_seconds": round(max(recoveries), 1)}
     report("PostgreSQL restarted x2", figures)
     assert all(alive), "a collector exited when PostgreSQL went away"

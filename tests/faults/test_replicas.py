@@ -34,10 +34,10 @@ def test_a_replica_killed_while_its_probes_fail_over_to_the_other_loses_and_dupl
         probes.drain(60)
         sticky = {uploader.active_collector for uploader in probes.uploaders}
     finally:
-        probes.stop()
         for process in (first, second):
             process.kill()
             process.wait(10)
+        probes.stop()
     figures = probes.figures()
     report("replica killed, probes fail over", figures)
     assert_exact(figures)
