@@ -31,7 +31,7 @@ from collectors.request_limits import AsciiJSONResponse, BodyLimit, bounded_erro
 from collectors.exporter import FleetExposition, Verdicts
 from collectors.ingest import Bounds, Busy, IngestPool, Refused, ingest
 from collectors.snmp_loop import SnmpLoop
-from collectors.store import ProbeRecord, Store
+from collectors.store import ProbeRecord, Store, unavailable
 from core import __version__
 from core.batch import BatchAck, RecordStatus, UploadBatch
 from core.errors import CoreError
@@ -89,6 +89,18 @@ def config_document(path: Path | None) -> tuple[str, dict]:
     if not isinstance(sections, dict):
         raise CoreError.one(path, "(document)", type(sections).__name__, "expected a mapping at the top level")
     return hashlib.sha256(text.encode()).hexdigest()[:12], sections
+
+
+def _store_errors() -> list[type[Exception]]:
+    """The error types a store raises when it cannot serve now (answered 503 when `unavailable` says so)."""
+    import sqlite3
+
+    errors: list[type[Exception]] = [sqlite3.OperationalError]
+    try:
+        import psycopg
+    except ImportError:
+        return errors
+    return [*errors, psycopg.OperationalError]
 
 
 def _publish_batch_schema(app: FastAPI) -> None:
@@ -189,8 +201,8 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
                     ack, counts = await pool.ingest(body, probe, bounds)
             except Refused as refused:
                 raise HTTPException(refused.status, refused.detail) from None
-            except Busy:
-                raise HTTPException(503, "an ingest worker was lost and is being replaced; retry later",
+            except Busy as busy:
+                raise HTTPException(503, busy.detail,
                                     headers={"Retry-After": str(settings.shed_retry_after_seconds)}) from None
             for status, count in counts.items():
                 records_total.labels(status).inc(count)
@@ -229,6 +241,15 @@ def create_app(store: Store, settings: IngestSettings = IngestSettings(), fleet:
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return AsciiJSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        if not unavailable(exc):
+            raise exc
+        return AsciiJSONResponse({"detail": "the store is unavailable; retry later"}, 503,
+                                 headers={"Retry-After": str(settings.shed_retry_after_seconds)})
+
+    for error in _store_errors():
+        app.add_exception_handler(error, _store_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

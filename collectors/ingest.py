@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collectors.maintenance import retention_horizon
-from collectors.store import MAX_TRUSTED_OFFSET_SECONDS, ProbeRecord, Store, local_day
+from collectors.store import MAX_TRUSTED_OFFSET_SECONDS, ProbeRecord, Store, local_day, unavailable
 from core.batch import BatchAck, RecordAck, RecordStatus, open_batch_json
 from core.errors import CoreError
 from core.measurement import Measurement
@@ -34,6 +34,15 @@ class Refused(Exception):
     def __init__(self, status: int, detail: object):
         super().__init__(status, detail)        # both in args: the exception crosses process boundaries
         self.status, self.detail = status, detail
+
+
+class Busy(Exception):
+    """The batch was not stored, for a passing reason: the store cannot write now (disk full, database
+    restarting), or the pool lost a worker (killed, out of memory) and is replacing it."""
+
+    def __init__(self, detail: str = "an ingest worker was lost and is being replaced; retry later"):
+        super().__init__(detail)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,13 @@ def ingest(store: Store, body: bytes, probe: ProbeRecord, bounds: Bounds) -> tup
                                                     f"probe's clock offset of {item.clock_offset_seconds:g} s")
         else:
             storable.append((index, item))
-    stored = store.insert([item for _, item in storable],
-                          [quarantined(item, bounds.max_clock_offset_seconds) for _, item in storable])
+    try:
+        stored = store.insert([item for _, item in storable],
+                              [quarantined(item, bounds.max_clock_offset_seconds) for _, item in storable])
+    except Exception as exc:
+        if unavailable(exc):
+            raise Busy(f"the store cannot take the batch now ({type(exc).__name__}: {exc}); retry later") from None
+        raise
     for (index, item), new in zip(storable, stored):
         results[index] = RecordAck(index=index, measurement_id=item.measurement_id,
                                    status=RecordStatus.ACCEPTED if new else RecordStatus.DUPLICATE)
@@ -117,10 +131,6 @@ def _ingest_in_worker(body: bytes, probe: ProbeRecord, bounds: Bounds) -> tuple[
 
 def _ready() -> int:
     return os.getpid()
-
-
-class Busy(Exception):
-    """The pool lost a worker (killed, out of memory) and is being replaced: the batch was not stored."""
 
 
 class IngestPool:

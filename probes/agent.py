@@ -121,7 +121,8 @@ class Agent:
         self.stop = stop
         self.tls = tls_context(self.local_config.ca_file)
         self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
-                                 self.clock, self.tls, on_config_version=self._config_changed)
+                                 self.clock, self.tls, on_config_version=self._config_changed,
+                                 fallbacks=self.local_config.fallback_collectors)
         await self._apply_remote()          # also when nothing is measured yet: the collector may set the jobs
         upload = asyncio.create_task(self.uploader.run(stop))
         status = asyncio.create_task(self._keep_status(stop))
@@ -154,6 +155,10 @@ class Agent:
         self._new_version = version
         self._restart.set()
 
+    def _collector(self) -> str:
+        """The collector in use: the one the uploader has failed over to, if any."""
+        return self.uploader.active_collector if self.uploader is not None else self.local_config.collector
+
     async def _fetch_remote(self) -> tuple[str, dict]:
         """(version, sections) of the configuration the collector serves; raises on any trouble.
 
@@ -161,7 +166,7 @@ class Agent:
         if self.fleet is not None:
             return await self.fleet.client.config()
         sent = time.monotonic()
-        answer = await json_request("GET", f"{self.local_config.collector}/api/v1/probe/config",
+        answer = await json_request("GET", f"{self._collector()}/api/v1/probe/config",
                                     token=self.credentials.token, tls=self.tls,
                                     timeout_seconds=self.config.upload.timeout_seconds)
         if date := answer.headers.get("date"):
@@ -243,7 +248,7 @@ class Agent:
         if not self.credentials.expires_within(ROTATE_BEFORE_SECONDS, datetime.fromtimestamp(reference, timezone.utc)):
             return
         try:
-            self.credentials = await rotate(self.local_config.collector, self.credentials,
+            self.credentials = await rotate(self._collector(), self.credentials,
                                             self.local_config.state_dir, self.tls)
         except (*TRANSPORT_ERRORS, ValidationError) as exc:
             self._rotate_not_before = time.monotonic() + 3600

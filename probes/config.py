@@ -172,6 +172,7 @@ class ProbeConfig(_Frozen):
     """Everything the agent needs; `jobs` defaults to `core`'s schedule when left out."""
 
     collector: str
+    fallback_collectors: tuple[str, ...] = ()   # other collectors of the same centre, tried in order when it fails
     school_id: SchoolId
     state_dir: Path = Path("/var/lib/mektepnet-probe")
     ca_file: Path | None = None
@@ -186,12 +187,12 @@ class ProbeConfig(_Frozen):
     @field_validator("collector")
     @classmethod
     def _https(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        if parts.scheme == "http" and not _loopback(parts.hostname):
-            raise ValueError(f"{url!r}: the collector must be reached over https (plain http only on loopback)")
-        return url.rstrip("/")
+        return _collector_url(url)
+
+    @field_validator("fallback_collectors")
+    @classmethod
+    def _fallbacks(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_collector_url(url) for url in urls)
 
     @field_validator("metrics_address")
     @classmethod
@@ -211,9 +212,23 @@ class ProbeConfig(_Frozen):
         object.__setattr__(self, "modules", self.modules.model_copy(update={"ndt7": ndt7}))
         return self
 
+    @property
+    def collectors(self) -> tuple[str, ...]:
+        """Every collector URL, `collector` first: the uploader fails over along this list."""
+        return (self.collector, *(url for url in self.fallback_collectors if url != self.collector))
+
     def digest(self) -> str:
         """A short hash of the effective configuration, reported with every result."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+def _collector_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValueError(f"{url!r}: the collector must be reached over https (plain http only on loopback)")
+    return url.rstrip("/")
 
 
 def _loopback(host: str) -> bool:

@@ -5,6 +5,10 @@ collector acknowledged leaves the outbox. A batch refused as a whole with a 4xx 
 the reason — only after retries and halving down to the one record refused (401/403 is a credential
 problem that enrolment fixes, 413 is answered by halving, other 4xx are treated as passing trouble).
 Every answer's `Date` header teaches the probe its clock offset.
+
+With fallback collectors (replicas of one centre on one store) a connection failure or a 5xx moves
+the uploader to the next URL, where it stays while that one answers; only after every URL has
+failed once more does the backoff grow. A 429 is this probe's own rate and is never failed over.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class UploadStats:
 
     records: dict[str, int] = field(default_factory=lambda: {status.value: 0 for status in RecordStatus})
     failures: dict[str, int] = field(default_factory=dict)
+    answers: dict[int, int] = field(default_factory=dict)       # HTTP answers by status
     last_success: float | None = None
     config_version: str | None = None
 
@@ -52,7 +57,8 @@ class UploadStats:
 
 @dataclass
 class Uploader:
-    """Drains `outbox` to `collector`: a batch every `interval_seconds`, back to back while a backlog remains."""
+    """Drains `outbox` to `collector` (or, failing over, to `fallbacks`): a batch every `interval_seconds`,
+    back to back while a backlog remains."""
 
     collector: str
     credentials: Credentials
@@ -62,12 +68,24 @@ class Uploader:
     tls: ssl.SSLContext | None = None
     stats: UploadStats = field(default_factory=UploadStats)
     on_config_version: Callable[[str], None] | None = None
+    fallbacks: tuple[str, ...] = ()
+    _active: int = 0            # index in `collectors` of the URL in use
     _batch_records: int = 0
     _failures: int = 0
     _refusals: int = 0          # consecutive whole-batch refusals of the oldest records
 
     def __post_init__(self) -> None:
         self._batch_records = self.settings.batch_records
+
+    @property
+    def collectors(self) -> tuple[str, ...]:
+        """Every collector URL in failover order."""
+        return (self.collector, *(url for url in self.fallbacks if url != self.collector))
+
+    @property
+    def active_collector(self) -> str:
+        """The collector URL batches go to now."""
+        return self.collectors[self._active]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Upload until `stop` is set; returns within one request timeout of it."""
@@ -92,12 +110,14 @@ class Uploader:
         batch = UploadBatch.of(self.credentials.probe_id, self.credentials.school_id, [m for _, m in pending])
         sent = time.monotonic()
         try:
-            answer = await json_request("POST", f"{self.collector}/api/v1/measurements", batch.model_dump(mode="json"),
-                                        self.credentials.token, self.tls, self.settings.timeout_seconds)
+            answer = await json_request("POST", f"{self.active_collector}/api/v1/measurements",
+                                        batch.model_dump(mode="json"), self.credentials.token, self.tls,
+                                        self.settings.timeout_seconds)
         except TRANSPORT_ERRORS as exc:
-            return self._backoff("network", f"{type(exc).__name__}: {exc}")
+            return self._fail_over("network", f"{type(exc).__name__}: {exc}")
         if date := answer.headers.get("date"):
             self.clock.learn(date, sent, time.monotonic())
+        self.stats.answers[answer.status] = self.stats.answers.get(answer.status, 0) + 1
         return self._answered(answer, [measurement_id for measurement_id, _ in pending])
 
     def _readable(self, pending: list[tuple[uuid.UUID, dict]]) -> list[tuple[uuid.UUID, Measurement]]:
@@ -121,6 +141,8 @@ class Uploader:
             return self._acknowledged(answer, ids)
         if status in BUSY_STATUSES:
             self.stats.fail("busy")
+            if status == 503:
+                self._next_collector()      # a replica shedding or gone: the next one, after the asked wait
             wait = self._policy().busy_seconds(answer.headers.get("retry-after"))
             return self._backoff("busy", f"HTTP {status}", count=False) if wait is None else wait
         if status in (401, 403):
@@ -131,7 +153,9 @@ class Uploader:
             return None
         if status in PERMANENT_REFUSALS:
             return self._refused(status, answer, ids)
-        return self._backoff("server" if status >= 500 else "refused", f"HTTP {status}")
+        if status >= 500:
+            return self._fail_over("server", f"HTTP {status}")
+        return self._backoff("refused", f"HTTP {status}")
 
     def _refused(self, status: int, answer: Response, ids: list[uuid.UUID]) -> float | None:
         """A batch refused as a whole: retry it, then narrow it down, and set aside only one record at a time.
@@ -172,12 +196,23 @@ class Uploader:
             self.on_config_version(ack.config_version)
         return None
 
+    def _fail_over(self, reason: str, detail: str) -> float:
+        """A failure of the collector in use: the next one is tried; the backoff grows once per round of URLs."""
+        failed = self.active_collector
+        self._next_collector()
+        if self.active_collector != failed:
+            log.warning("collector %s failed, trying %s", failed, self.active_collector)
+        return self._backoff(reason, detail)
+
+    def _next_collector(self) -> None:
+        self._active = (self._active + 1) % len(self.collectors)
+
     def _backoff(self, reason: str, detail: str, count: bool = True) -> float:
         """The policy's backoff after one more failure in a row."""
         if count:
             self.stats.fail(reason)
         log.warning("upload failed (%s): %s", reason, detail)
-        wait = self._policy().backoff_seconds(self._failures)
+        wait = self._policy().backoff_seconds(self._failures // len(self.collectors))
         self._failures += 1
         return wait
 

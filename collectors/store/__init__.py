@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collectors.store.connection import is_postgresql
+from collectors.store.connection import is_postgresql, unavailable
 from collectors.store.credentials import Credentials, ProbeRecord
 from collectors.store.frames import Frames
 from collectors.store.measurements import (MAX_TRUSTED_OFFSET_SECONDS, PRIMARY_VALUES, Measurements, local_day,
@@ -20,7 +20,7 @@ from collectors.store.rollups import DayJudge, RollUps
 from collectors.store.schema import MIGRATIONS, STORE_TABLES, migrate
 
 __all__ = ["MAX_TRUSTED_OFFSET_SECONDS", "MIGRATIONS", "PRIMARY_VALUES", "STORE_TABLES", "DayJudge",
-           "ProbeRecord", "Store", "is_postgresql", "local_day", "primary_value"]
+           "ProbeRecord", "Store", "is_postgresql", "local_day", "primary_value", "unavailable"]
 
 
 class Store(Measurements, RollUps, Credentials, Frames):

@@ -1,4 +1,8 @@
-"""The store's connections to SQLite or PostgreSQL: `?` placeholders on both, one writer at a time."""
+"""The store's connections to SQLite or PostgreSQL: `?` placeholders on both, one writer at a time.
+
+A PostgreSQL connection lost (the server restarted, a failover) is opened again by the next statement;
+the statement that met the loss fails with an error `unavailable()` recognises, as does a full disk.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,21 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+
+_SQLITE_UNAVAILABLE = ("database or disk is full", "disk i/o error", "database is locked", "unable to open")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the store cannot take writes now (disk full, database gone or restarting) —
+    passing trouble to answer with 503 and Retry-After, not a fault of the request."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE)
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.OperationalError)
 
 
 def is_postgresql(url: str | Path) -> bool:
@@ -18,11 +37,11 @@ class Connection:
     """One database connection in autocommit mode, with `?` placeholders on both engines."""
 
     def __init__(self, url: str | Path):
-        self.postgresql = is_postgresql(url)
+        self.postgresql, self._url, self._in_transaction = is_postgresql(url), str(url), False
         if self.postgresql:
             import psycopg
 
-            self._db = psycopg.connect(str(url), autocommit=True)
+            self._db = psycopg.connect(self._url, autocommit=True)
         else:
             self._db = sqlite3.connect(str(url), isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -35,15 +54,24 @@ class Connection:
     def execute(self, sql: str, params: Sequence = ()):
         """Run one statement; returns the cursor (rowcount, fetchone, fetchall)."""
         if self.postgresql:
-            return self._db.execute(sql.replace("?", "%s"), params)
+            return self._live().execute(sql.replace("?", "%s"), params)
         return self._db.execute(sql, params)
+
+    def _live(self):
+        """The PostgreSQL connection, opened again if the last one was lost — never inside a transaction,
+        whose statements must all go to the one that began it (a lost transaction raises at its next one)."""
+        if self._db.closed and not self._in_transaction:
+            import psycopg
+
+            self._db = psycopg.connect(self._url, autocommit=True)
+        return self._db
 
     def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
         """Run one statement for many rows (nothing for none)."""
         if not rows:
             return
         if self.postgresql:
-            with self._db.cursor() as cursor:
+            with self._live().cursor() as cursor:
                 cursor.executemany(sql.replace("?", "%s"), rows)
         else:
             self._db.executemany(sql, rows)
@@ -51,24 +79,29 @@ class Connection:
     def script(self, sql: str) -> None:
         """Run several statements in one transaction."""
         if self.postgresql:
-            self._db.execute(f"BEGIN; {sql}; COMMIT;")
+            self._live().execute(f"BEGIN; {sql}; COMMIT;")
         else:
             self._db.executescript(f"BEGIN; {sql}; COMMIT;")
 
     def begin(self) -> None:
         """Open a write transaction (SQLite takes its write lock at once)."""
-        self._db.execute("BEGIN" if self.postgresql else "BEGIN IMMEDIATE")
+        self.execute("BEGIN" if self.postgresql else "BEGIN IMMEDIATE")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """A write transaction: committed if the block ends normally, rolled back if it raises."""
         self.begin()
+        self._in_transaction = True
         try:
             yield
             self.execute("COMMIT")
         except BaseException:
-            self.execute("ROLLBACK")
+            # A lost connection took its transaction with it; SQLite rolls back by itself when its disk is full.
+            if not self._db.closed if self.postgresql else self._db.in_transaction:
+                self.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
 
     def close(self) -> None:
         """Close the connection."""

@@ -33,8 +33,17 @@ def _as_postgres(*argv: str) -> list[str]:
 class PostgresCluster:
     """A running cluster on a free loopback port; `database()` makes a fresh database and returns its URL."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, control: list[str] | None = None):
         self.port = port
+        self._control = control or []          # pg_ctl -D data -o options -l log, as it was started
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server (`immediate`: as if it crashed; it recovers from its WAL on start)."""
+        subprocess.run(_as_postgres(*self._control[:3], "-m", mode, "-w", "stop"), check=True, capture_output=True)
+
+    def start(self) -> None:
+        """Start the stopped server again and wait until it accepts connections."""
+        subprocess.run(_as_postgres(*self._control, "-w", "start"), check=True, capture_output=True)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -74,10 +83,10 @@ def postgres_cluster(durable: bool = False, settings: dict[str, str] | None = No
                                 "--no-sync"), check=True, capture_output=True)
     options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1" + ("" if durable else " -c fsync=off")
     options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
-    subprocess.run(_as_postgres(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                                str(directory / "log"), "-w", "start"), check=True, capture_output=True)
+    control = [str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(directory / "log")]
+    subprocess.run(_as_postgres(*control, "-w", "start"), check=True, capture_output=True)
     try:
-        cluster = PostgresCluster(port)
+        cluster = PostgresCluster(port, control)
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -11,7 +11,6 @@ the outbox before the acknowledgement must lose measurements — else the oracle
 from __future__ import annotations
 
 import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,19 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from collectors.store import Store
-from probes.outbox import Outbox
 from tests.helpers.cli import ROOT
 from tests.helpers.collector import collector_process
 from tests.helpers.netpath import NetworkPath, PathSpec
+from tests.helpers.oracle import keep_ledger, outbox_state, stored_ids
 from tests.helpers.probe import readable_config
 from tests.helpers.tlsca import TestCA
 
-LEDGER = """
-CREATE TABLE IF NOT EXISTS ledger (measurement_id TEXT NOT NULL);
-CREATE TRIGGER IF NOT EXISTS ledger_on_commit AFTER INSERT ON pending
-BEGIN INSERT INTO ledger VALUES (NEW.measurement_id); END;
-"""
 PORT = 8443
 
 
@@ -55,9 +48,7 @@ class Chaos:
                    "--ca-file", str(ca.cert_file))
         self.config = self.write_config(path, ca.cert_file, measuring=True)
         self.drain_config = self.write_config(path, ca.cert_file, measuring=False)
-        outbox = Outbox(self.state_dir / "outbox.sqlite3")
-        outbox._db.executescript(LEDGER)
-        outbox.close()
+        keep_ledger(self.state_dir / "outbox.sqlite3")
 
     def write_config(self, path: NetworkPath, ca_file: Path, measuring: bool) -> Path:
         """The agent's configuration: fast latency jobs while measuring, none for the final drain."""
@@ -95,22 +86,10 @@ class Chaos:
 
     def outbox_state(self) -> tuple[set[str], int, int]:
         """(ledger ids, pending, set aside) as committed in the outbox right now."""
-        db = sqlite3.connect(f"file:{self.state_dir / 'outbox.sqlite3'}?mode=ro", uri=True)
-        try:
-            ledger = [row[0] for row in db.execute("SELECT measurement_id FROM ledger")]
-            pending = db.execute("SELECT count(*) FROM pending").fetchone()[0]
-            aside = db.execute("SELECT count(*) FROM set_aside").fetchone()[0]
-        finally:
-            db.close()
-        assert len(ledger) == len(set(ledger))
-        return set(ledger), pending, aside
+        return outbox_state(self.state_dir / "outbox.sqlite3")
 
     def stored(self) -> list[str]:
-        store = Store(self.db)
-        try:
-            return store.measurement_ids()
-        finally:
-            store.close()
+        return stored_ids(self.db)
 
     def run(self, kills: int, minimum: int, seed: int, deadline_seconds: float) -> dict:
         """Random SIGKILLs with collector outages and link flaps until both bounds are met, then drain."""
