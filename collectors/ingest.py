@@ -82,7 +82,7 @@ def ingest(store: Store, body: bytes, probe: ProbeRecord, bounds: Bounds) -> tup
         if not isinstance(item, Measurement):
             continue
         corrected_end = item.end.timestamp() - (item.clock_offset_seconds or 0.0)
-        if local_day(item) < horizon:
+        if local_day(item, now) < horizon:
             results[index] = _rejected(index, item, f"end={item.end.isoformat()}: older than the raw retention "
                                                     f"({bounds.raw_retention_months} months, from {horizon})")
         elif item.clock_offset_seconds is not None and corrected_end > now + FUTURE_TOLERANCE_SECONDS:

@@ -28,8 +28,15 @@ MAX_TRUSTED_OFFSET_SECONDS = 3600.0   # a clock further off is never trusted, wh
 _ID, _SCHOOL, _KIND, _END, _QUARANTINED, _BODY, _DAY = 0, 1, 3, 5, 7, 8, 10
 
 
-def local_day(measurement: Measurement) -> str:
-    """The Asia/Almaty date (YYYY-MM-DD) a result belongs to: the day it ended, corrected by the probe's offset."""
+def local_day(measurement: Measurement, received_at: float | None = None) -> str:
+    """The Asia/Almaty date (YYYY-MM-DD) a result is filed under: the day it ended, corrected by the probe's offset.
+
+    A result whose probe did not know its clock (no offset: always quarantined) is filed under the day it was
+    received, when that is given: its own time may be decades off, and it must neither fall out of the raw
+    retention at once nor open a partition for a year that never was.
+    """
+    if measurement.clock_offset_seconds is None and received_at is not None:
+        return datetime.fromtimestamp(received_at, almaty()).date().isoformat()
     end = measurement.end.timestamp() - (measurement.clock_offset_seconds or 0.0)
     return datetime.fromtimestamp(end, almaty()).date().isoformat()
 
@@ -55,7 +62,7 @@ class Measurements(Partitions):
         for m, held in zip(measurements, quarantined):
             rows.append((str(m.measurement_id), m.school_id, m.probe_id, m.kind.value, m.start.timestamp(),
                          m.end.timestamp(), m.clock_offset_seconds, int(held), m.model_dump_json(), now,
-                         local_day(m), primary_value(m), int(m.error is not None)))
+                         local_day(m, now), primary_value(m), int(m.error is not None)))
         first: dict[str, tuple] = {}
         for row in rows:
             first.setdefault(row[_ID], row)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from collectors.settings import CollectorSettings
 from collectors.store import Store
 from tests.helpers.collector import collector_thread
@@ -54,9 +52,6 @@ def test_probe_clocks_wrong_by_hours_and_decades_are_stored_quarantined_and_neve
     assert quarantined >= sum(groups[prefix].committed() for prefix in ERRORS if ERRORS[prefix]), figures
 
 
-@pytest.mark.xfail(strict=True, reason="defect found here, not fixed: a result whose probe never learned its clock "
-                                       "offset and whose clock is decades behind is refused as older than the raw "
-                                       "retention and set aside on the probe, instead of being kept quarantined")
 def test_a_probe_decades_behind_that_never_reached_the_collector_before_measuring_loses_nothing(tmp_path):
     db = tmp_path / "store.sqlite3"
     with collector_thread(CollectorSettings(db=db)) as url:
