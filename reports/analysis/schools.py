@@ -6,7 +6,8 @@ Definitions (the methods section of the report states them in the reader's langu
 - a connected school is **silent** when the period holds no day with a successful download result;
   silent schools are left out of bandwidth figures and counted apart, never treated as 0;
 - the **measured download** of a school is the median, over the days of the period that have one, of
-  the day's median ndt7 download (the daily roll-up's `median` of kind `download`), in bit/s;
+  the day's median ndt7 download (the daily roll-up's `median` of kind `download`: every trusted result of the
+  local day, the night test included; not a school-hours figure, the day verdicts are), in bit/s;
 - the **per-student bandwidth** is the measured download divided by the students of the busiest shift
   (at least 1), in bit/s per student;
 - a school's **period status** under a policy is "meets" when it met the policy on more than half of its
