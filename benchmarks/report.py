@@ -126,8 +126,9 @@ def ours(folder: Path) -> Aggregates:
     from reports.analysis.inequality import theil_decomposition, weighted_gini
     from reports.analysis.schools import counted, school_figures
 
-    schools, daily = pd.read_parquet(folder / "schools.parquet"), pd.read_parquet(folder / "daily.parquet")
-    verdicts = pd.read_parquet(folder / "verdicts.parquet")
+    schools = pd.read_parquet(folder / "schools.parquet")     # the columns the aggregates use, as DuckDB reads them
+    daily = pd.read_parquet(folder / "daily.parquet", columns=["school_id", "kind", "median"])
+    verdicts = pd.read_parquet(folder / "verdicts.parquet", columns=["school_id", "status"])
     figures = school_figures(schools, daily, verdicts)
     by_policy = statuses(figures, {POLICY: verdicts})
     shares = pd.concat([compliance(figures, by_policy, by).rename(columns={by: "group"}).assign(grouping=by)
@@ -240,15 +241,13 @@ PHASES = {"ours": ours, "duckdb": by_duckdb}
 
 
 def measure(phase: str, *arguments: str) -> dict:
-    """Run one phase in a fresh interpreter: its seconds (inside), peak RSS (bytes, whole process), result."""
+    """Run one phase in a fresh interpreter: its seconds (inside), its peak RSS (bytes, whole process), result."""
     with tempfile.NamedTemporaryFile(suffix=".pickle") as out:
         child = subprocess.Popen([sys.executable, "-m", "benchmarks.report", "--phase", phase, *arguments,
                                   "--result", out.name], env={**os.environ, "PYTHONPATH": str(_ROOT)})
-        _, status, usage = os.wait4(child.pid, 0)
-        if status != 0:
-            raise RuntimeError(f"phase {phase} failed with status {status}")
-        result = pickle.loads(Path(out.name).read_bytes())
-    return {**result, "peak_bytes": usage.ru_maxrss * 1024}
+        if child.wait() != 0:
+            raise RuntimeError(f"phase {phase} failed with status {child.returncode}")
+        return pickle.loads(Path(out.name).read_bytes())
 
 
 def _phase(phase: str, arguments: list[str], result: Path) -> None:
@@ -258,7 +257,11 @@ def _phase(phase: str, arguments: list[str], result: Path) -> None:
                                                              date.fromisoformat(arguments[2])))
     else:
         value = PHASES[phase](Path(arguments[0]))
-    result.write_bytes(pickle.dumps({"seconds": time.perf_counter() - started, "value": value}))
+    seconds = time.perf_counter() - started
+    # VmHWM: this process's own peak RSS (wait4's ru_maxrss would also carry the parent's, kept across exec).
+    peak_kib = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                    if line.startswith("VmHWM:"))
+    result.write_bytes(pickle.dumps({"seconds": seconds, "value": value, "peak_bytes": peak_kib * 1024}))
 
 
 _ROOT = Path(__file__).resolve().parent.parent
