@@ -27,6 +27,7 @@ Both sides' aggregates are checked equal before any time is printed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import pickle
@@ -286,8 +287,8 @@ def run(db: Path, period: Period) -> dict:
 
 def table(rows: list[dict]) -> str:
     """Markdown: the data, the store's build, then time and peak memory of each side and ours / DuckDB."""
-    lines = ["| period | schools | download roll-up rows | store built in | report analysis | its peak RSS | "
-             "aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB | ratio |",
+    lines = [("| period | schools | download roll-up rows | store built in | report analysis | its peak RSS | "
+              "aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB | ratio |"),
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         ours_row, duck = r["ours"], r["duckdb"]
@@ -316,9 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.phase:
-        from benchmarks import report              # so that the result unpickles as benchmarks.report.Aggregates
-
-        report._phase(args.phase, rest, args.result)
+        # Run as the module benchmarks.report, not __main__, so that the result unpickles as its Aggregates.
+        importlib.import_module("benchmarks.report")._phase(args.phase, rest, args.result)
         return
     period = MONTH if args.period == "month" else SCHOOL_YEAR
     if args.days:
