@@ -28,9 +28,10 @@ Progress = Callable[[str], None]         # told what is being read, once per ste
 
 def read_period(store: Store, registry: Registry, policies: tuple[Policy, ...], calendar: SchoolCalendar,
                 period: Period, progress: Progress = lambda step: None) -> PeriodData:
-    """The daily roll-ups of `period` and a day verdict per school-day and policy (stored, or judged here)."""
+    """The daily download roll-ups of `period` (the only kind the report reads) and a day verdict per school-day and
+    policy (stored, or judged here)."""
     progress("daily")
-    daily = store.daily_figures(period)
+    daily = store.daily_figures(period, ("download",))
     verdicts = {}
     for policy in policies:
         progress(policy.name)

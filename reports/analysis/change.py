@@ -35,7 +35,8 @@ def change(now: pd.DataFrame, before: pd.DataFrame) -> Change:
 
 def daily_trend(daily: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
     """Per day and locality: the median of the schools' day-median download (bit/s) and schools measured."""
-    downloads = daily[(daily["kind"] == "download") & daily["median"].notna()]
+    wanted = (daily["kind"] == "download").to_numpy() & daily["median"].notna().to_numpy()
+    downloads = daily.loc[wanted, ["day", "school_id", "median"]]
     data = downloads.merge(schools[["school_id", "locality"]], on="school_id")
     grouped = data.groupby(["day", "locality"], sort=True)["median"]
     return pd.DataFrame({"download_median_bps": grouped.median(), "schools": grouped.size()}).reset_index()

@@ -25,7 +25,7 @@ class PeriodData:
     """What the store holds for one period: daily roll-ups and day verdicts per policy name."""
 
     period: Period
-    daily: pd.DataFrame                     # day, school_id, kind, samples, median, ...
+    daily: pd.DataFrame                     # day, school_id, kind, samples, median, ...: download rows are read
     verdicts: dict[str, pd.DataFrame]       # policy name -> day, school_id, status
 
 

@@ -6,7 +6,8 @@ Definitions (the methods section of the report states them in the reader's langu
 - a connected school is **silent** when the period holds no day with a successful download result;
   silent schools are left out of bandwidth figures and counted apart, never treated as 0;
 - the **measured download** of a school is the median, over the days of the period that have one, of
-  the day's median ndt7 download (the daily roll-up's `median` of kind `download`), in bit/s;
+  the day's median ndt7 download (the daily roll-up's `median` of kind `download`: every trusted result of the
+  local day, the night test included; not a school-hours figure, the day verdicts are), in bit/s;
 - the **per-student bandwidth** is the measured download divided by the students of the busiest shift
   (at least 1), in bit/s per student;
 - a school's **period status** under a policy is "meets" when it met the policy on more than half of its
@@ -42,14 +43,14 @@ def measured_download(daily: pd.DataFrame) -> pd.DataFrame:
 
     `daily` holds the roll-up rows (day, school_id, kind, median); rows of other kinds are ignored.
     """
-    downloads = daily[(daily["kind"] == "download") & daily["median"].notna()]
-    grouped = downloads.groupby("school_id")["median"]
+    wanted = (daily["kind"] == "download").to_numpy() & daily["median"].notna().to_numpy()
+    grouped = daily.loc[wanted, ["school_id", "median"]].groupby("school_id")["median"]   # two columns copied, not all
     return pd.DataFrame({"measured_download_bps": grouped.median(), "days_measured": grouped.size()})
 
 
 def period_status(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Per school: its period status from day verdicts (day, school_id, status), with days meeting and judged."""
-    judged = verdicts[verdicts["status"].isin([MEETS, BELOW])].assign(
+    judged = verdicts.loc[verdicts["status"].isin([MEETS, BELOW]).to_numpy(), ["school_id", "status"]].assign(
         meeting=lambda frame: (frame["status"] == MEETS).astype("int64"))
     grouped = judged.groupby("school_id")["meeting"]
     frame = pd.DataFrame({"days_meeting": grouped.sum(), "days_judged": grouped.size()}).astype("int64")
