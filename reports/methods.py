@@ -14,14 +14,13 @@ def methods(analysis: Analysis, words: Words) -> list[str]:
     return [
         _("Period: local days (Asia/Almaty, UTC+5) from {first} to {last} inclusive.").format(
             first=words.date(period.first), last=words.date(period.last)),
-        _("Measured download of a school: the median, over the days of the period that have one, of the day's median "
-          "download (the store's daily roll-up: the median of every trusted, successful ndt7 download result of that "
-          "local day, whatever the hour; results of probes whose clock is not trusted are kept out). By the probes' "
-          "default schedule most of a school day's tests run in school hours and one runs at night; a day without "
-          "lessons holds only the night test. It is a figure of the line over the whole day, not of school hours "
-          "only: on a school day the school-hour tests, being most of the day's, set the median; on a day without "
-          "lessons the night test on the idle line does. The verdicts, which judge the service in school hours, read "
-          "only results in school hours."),
+        _("Measured download of a school: the median, over the school days of the period that have one (the "
+          "school's own week of 5 or 6 days, without holidays and breaks, from the school calendar), of the day's "
+          "median download (the store's daily roll-up: the median of every trusted, successful ndt7 download result "
+          "of that local day; results of probes whose clock is not trusted are kept out). By the probes' default "
+          "schedule most of a school day's tests run in school hours and one runs at night, so the school-hour "
+          "tests set the day's median. The verdicts, which judge the service in school hours, read only results in "
+          "school hours."),
         _("Bandwidth per student: the measured download divided by the number of students of the busiest shift "
           "(at least 1), from the school registry."),
         _("Silent school: a school with a contract that sent no successful download result in the period. Silent "

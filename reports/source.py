@@ -28,16 +28,27 @@ Progress = Callable[[str], None]         # told what is being read, once per ste
 
 def read_period(store: Store, registry: Registry, policies: tuple[Policy, ...], calendar: SchoolCalendar,
                 period: Period, progress: Progress = lambda step: None) -> PeriodData:
-    """The daily download roll-ups of `period` (the only kind the report reads) and a day verdict per school-day and
-    policy (stored, or judged here)."""
+    """The daily download roll-ups of `period` on each school's school days (the only kind the report reads) and a
+    day verdict per school-day and policy (stored, or judged here)."""
     progress("daily")
-    daily = store.daily_figures(period, ("download",))
+    daily = school_days_only(store.daily_figures(period, ("download",)), registry, calendar)
     verdicts = {}
     for policy in policies:
         progress(policy.name)
         stored = store.day_verdicts(policy.name, period)
         verdicts[policy.name] = stored if len(stored) else _judge(store, registry, policy, calendar, period)
     return PeriodData(period, daily, verdicts)
+
+
+def school_days_only(daily: pd.DataFrame, registry: Registry, calendar: SchoolCalendar) -> pd.DataFrame:
+    """The rows of days that were school days for their school (its 5- or 6-day week; holidays and breaks out)."""
+    week_days = daily["school_id"].map({school.school_id: school.week_days for school in registry})
+    days = daily["day"].unique()
+    keep = pd.Series(False, index=daily.index)
+    for count in (5, 6):
+        open_days = [day for day in days if calendar.is_school_day(pd.Timestamp(day).date(), count)]
+        keep |= (week_days == count) & daily["day"].isin(open_days)
+    return daily[keep].reset_index(drop=True)
 
 
 def check_registry(store: Store, registry: Registry, daily: pd.DataFrame) -> None:
