@@ -20,8 +20,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 RESTART_EXIT = 75                          # EX_TEMPFAIL: the agent switched versions, start `current` again
 VERSIONS_ENV = "MEKTEPNET_VERSIONS_DIR"    # set by the launcher: the agent may install and switch
@@ -55,9 +57,13 @@ class Versions:
         target = self.path(version)
         staging = target.with_name(f".{version}.partial")
         shutil.rmtree(staging, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                        "--disable-pip-version-check", "--target", str(staging), str(wheel)],
-                       check=True, capture_output=True, timeout=600)
+        with tempfile.TemporaryDirectory() as scratch:
+            # pip reads the version from the file name; TUF caches a target under its quoted path (agent%2F...).
+            named = Path(scratch) / unquote(wheel.name).rpartition("/")[2]
+            shutil.copyfile(wheel, named)
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                            "--disable-pip-version-check", "--target", str(staging), str(named)],
+                           check=True, capture_output=True, timeout=600)
         if target.exists():
             shutil.rmtree(staging)
         else:
