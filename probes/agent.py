@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,7 @@ OUTBOX_FILE = "outbox.sqlite3"
 REMOTE_CONFIG_FILE = "remote-config.json"
 CONFIG_CHECK_SECONDS = 3600           # look for a new configuration at least this often, uploads or not
 STARTS_KEY = "agent_starts"           # outbox state: how often an agent started on this state directory
+START_TIMES_KEY = "agent_start_times"  # outbox state: when it started within the last day (unix seconds)
 log = logging.getLogger("mektepnet.probe")
 
 
@@ -95,8 +97,11 @@ class Agent:
         stored = self._stored_remote()
         self.applied_version: str | None = stored.get("version") if stored else None
         self.config = effective_config(config, stored.get("config") if stored else None)
-        self.starts = int(self.outbox.get(STARTS_KEY, 0)) + 1
+        self.starts, now = int(self.outbox.get(STARTS_KEY, 0)) + 1, time.time()
+        self.start_times = [at for at in self.outbox.get(START_TIMES_KEY, []) if now - at < 86_400] + [now]
         self.outbox.put(STARTS_KEY, self.starts)
+        self.outbox.put(START_TIMES_KEY, self.start_times)
+        self._failure_marks: deque[tuple[float, int]] = deque()     # (monotonic s, failed uploads so far)
         self.context = self._context(self.config)
         self.last = LastResults()
         self.started = time.time()
@@ -120,10 +125,21 @@ class Agent:
         self.last.add(measurements)
 
     def _context(self, config: ProbeConfig) -> ProbeContext:
-        """The record context, with the health figures a rollout compares: starts and failed uploads so far."""
+        """The record context, with the health figures a rollout compares: starts (ever and within a day) and
+        failed uploads within the last hour."""
         context = probe_context(config, self.credentials.probe_id, self.clock)
-        context.attributes.update({STARTS_KEY: str(self.starts), "upload_failures": "0"})
+        context.attributes.update({STARTS_KEY: str(self.starts), "starts_last_day": str(len(self.start_times)),
+                                   "upload_failures_last_hour": "0"})
         return context
+
+    def _count_upload_failures(self) -> None:
+        """Stamp the failed uploads of the last hour on the records from now on (the scheduler shares this
+        context)."""
+        now, total = time.monotonic(), sum(self.uploader.stats.failures.values())
+        self._failure_marks.append((now, total))
+        while len(self._failure_marks) > 1 and now - self._failure_marks[1][0] >= 3600:
+            self._failure_marks.popleft()
+        self.context.attributes["upload_failures_last_hour"] = str(total - self._failure_marks[0][1])
 
     async def run(self, stop: asyncio.Event, check_now: asyncio.Event | None = None) -> None:
         """Measure and upload until `stop`; `check_now` (SIGHUP) looks for a new configuration or version at
@@ -226,8 +242,7 @@ class Agent:
         while not stop.is_set():
             try:
                 if self.uploader is not None:
-                    # The scheduler's context is this one: its records carry the count from now on.
-                    self.context.attributes["upload_failures"] = str(sum(self.uploader.stats.failures.values()))
+                    self._count_upload_failures()
                 self.write_status()
                 await self._rotate_if_due()
                 if check_now.is_set() or time.monotonic() - self._checked_at > CONFIG_CHECK_SECONDS:

@@ -137,7 +137,8 @@ def test_configuration_version_switch_and_self_rollback_through_real_agents(flee
         launcher.send_signal(signal.SIGHUP)
         until(lambda: "0.3.0" in versions.failed(), "the launcher's rollback of 0.3.0")
         back = until(lambda: (status := snapshot(config)[0]).agent_starts == 3 and status, "0.2.0 running again")
-        until(lambda: stored(store, probe_version="0.2.0", agent_starts="3"), "records of 0.2.0 after the rollback")
+        until(lambda: stored(store, probe_version="0.2.0", agent_starts="3", starts_last_day="3"),
+              "records of 0.2.0 after the rollback, counting its starts")
         assert advance(repository, store)["agent"].startswith("stopped: updated probes silent or not running")
     finally:
         launcher.send_signal(signal.SIGTERM)
