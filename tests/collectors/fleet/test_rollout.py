@@ -108,3 +108,10 @@ def test_a_file_that_is_not_a_wheel_is_refused(tmp_path):
         check_wheel(fake, "0.3.0")
     with pytest.raises(CoreError, match="holds version 0.1.0, not --version 0.3.0"):
         check_wheel(stub_wheel(tmp_path, "0.1.0", ""), "0.3.0")
+
+
+def test_a_new_version_is_refused_while_a_rollout_runs(rolling, tmp_path):
+    repository, *_ = rolling
+    with pytest.raises(CoreError, match="--version.*while agent rolls out 0.2.0"):
+        publish_wheel(repository, stub_wheel(tmp_path, "0.3.0", ""), "0.3.0")
+    assert repository.index().agent.candidate == "0.2.0"
