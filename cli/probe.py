@@ -69,7 +69,8 @@ def once(
 @app.command()
 @refuses_bad_input
 def run(config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
-    """Run the agent: measure on schedule, keep every result in the outbox, upload it (stops on SIGTERM).
+    """Run the agent: measure on schedule, keep every result in the outbox, upload it (stops on SIGTERM; SIGHUP
+    looks for a new configuration or agent version at once).
 
     Example: mektepnet probe run --config /etc/mektepnet/probe.yaml
     """
@@ -83,11 +84,13 @@ def run(config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
                             f"the credential in {settings.state_dir} belongs to {credentials.school_id}")
 
     async def main() -> int:
-        stop = asyncio.Event()
+        stop, check_now = asyncio.Event(), asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        return await run_agent(settings, credentials, stop, announce=lambda text: print(text, flush=True))
+        loop.add_signal_handler(signal.SIGHUP, check_now.set)
+        return await run_agent(settings, credentials, stop, announce=lambda text: print(text, flush=True),
+                               check_now=check_now)
 
     if code := asyncio.run(main()):
         raise typer.Exit(code)          # 75: the agent switched versions; the launcher starts the new one
@@ -97,7 +100,8 @@ def run(config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
 @refuses_bad_input
 def status(config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
            as_json: bool = typer.Option(False, "--json", help="Print the snapshot as JSON.")) -> None:
-    """Summarise the agent's state: identity, outbox, uploads, clock, data used, latest results.
+    """Summarise the agent's state: identity, fleet version and configuration, outbox, uploads, clock, data used,
+    latest results.
 
     Example: mektepnet probe status --config /etc/mektepnet/probe.yaml
     """
@@ -148,15 +152,22 @@ def _agent_lines(snapshot: AgentStatus, outbox: str) -> list[str]:
     lines = [
         f"probe [bold]{snapshot.probe_id}[/bold] of {snapshot.school_id}, version {snapshot.version}, "
         f"config {snapshot.config_hash} (collector version {snapshot.config_version or '-'})",
-        f"status written {when(snapshot.written_at)}; agent started {when(snapshot.started_at)}",
+        f"status written {when(snapshot.written_at)}; agent started {when(snapshot.started_at)} "
+        f"(start {snapshot.agent_starts})",
         outbox,
         f"uploads: {snapshot.uploaded}; failures {snapshot.upload_failures}; "
         f"last success {when(snapshot.last_upload_at)}",
         "clock: " + ("unknown" if offset is None else f"offset {offset:+.3f} s") + f" ({snapshot.clock_source}; {ntp})",
         f"data used today: {snapshot.data_used_bytes / 1e6:.1f} MB of {snapshot.data_budget_bytes / 1e6:.0f} MB",
     ]
+    if snapshot.config_group or snapshot.previous_version or snapshot.on_trial:
+        lines.insert(2, f"fleet: version {snapshot.version}" + (" on trial" if snapshot.on_trial else "")
+                     + f", previous {snapshot.previous_version or '-'}; "
+                     f"configuration group {snapshot.config_group or '-'}")
     if snapshot.config_error:
         lines.append(f"[red]{snapshot.config_error}[/red]")
+    if snapshot.fleet_refusal:
+        lines.append(f"[red]fleet update refused ({snapshot.fleet_refusal})[/red]")
     return lines
 
 

@@ -68,9 +68,36 @@ def build(policy: Policy, settings: AlertSettings = AlertSettings()):
             + ") AS bytes FROM measurement_series WHERE kind IN ('download', 'upload') "
             "AND $__timeFilter(corrected_time) GROUP BY 1 ORDER BY 1", time_series=True),
         unit="bytes", source=POSTGRES))
+    board = _releases(board)
     return board.with_panel(table_panel(
         "Enrolment", "Probes enrolled, revoked and never heard from, per region (from the store's probes table).",
         sql("SELECT s.region, count(*) AS enrolled, count(p.revoked_at) AS revoked, "
             "count(*) FILTER (WHERE p.last_seen_at IS NULL) AS never_seen "
             "FROM probes p LEFT JOIN schools s ON s.school_id = p.school_id GROUP BY 1 ORDER BY 1"),
         source=POSTGRES, span=24))
+
+
+def _releases(board):
+    """The signed fleet repository's tracks: what is stable, what rolls out to whom, whether a rollout stopped."""
+    for title, description, expr, unit in (
+            ("Rollouts running", "Release tracks (the agent, configuration groups) rolling a candidate out now.",
+             'count(mektepnet_fleet_rollout_state{state="rolling"} == 1) or vector(0)', "none"),
+            ("Rollouts stopped", "Tracks whose rollout stopped (worse health than the rest, or the operator): the "
+             "cohort is back on stable; see `mektepnet fleet status` for why.",
+             'count(mektepnet_fleet_rollout_state{state="stopped"} == 1) or vector(0)', "none"),
+            ("Fleet timestamp valid for", "Time until the signed timestamp expires; probes refuse every update "
+             "after it (a freeze), so `mektepnet fleet timestamp` must run before.",
+             "min(mektepnet_fleet_timestamp_expiry_timestamp_seconds) - time()", "s"),
+            ("Root metadata version", "Version of the fleet's root metadata: it grows with each key rotation.",
+             'max(mektepnet_fleet_metadata_version{role="root"})', "none")):
+        board = board.with_panel(stat_panel(title, description, prom(expr, instant=True), unit=unit).span(6))
+    board = board.with_panel(table_panel(
+        "Release tracks", "Each track's stable and candidate (agent versions, or configuration targets "
+        "config/<group>/<version>.yaml), its rollout state and the share of its probes on the candidate.",
+        prom("mektepnet_fleet_rollout_share_ratio * on (track) group_left (stable, candidate) "
+             "mektepnet_fleet_track_info", ref="A", table_format=True),
+        prom("mektepnet_fleet_rollout_state == 1", ref="B", table_format=True)))
+    return board.with_panel(time_panel(
+        "Rollout shares", "Share of each track's probes assigned its candidate: the stages of a rollout, and "
+        "the drop to 0 when one stops or completes.",
+        prom("mektepnet_fleet_rollout_share_ratio", "{{track}}"), unit="percentunit"))

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +39,8 @@ from probes.uploader import Uploader
 OUTBOX_FILE = "outbox.sqlite3"
 REMOTE_CONFIG_FILE = "remote-config.json"
 CONFIG_CHECK_SECONDS = 3600           # look for a new configuration at least this often, uploads or not
+STARTS_KEY = "agent_starts"           # outbox state: how often an agent started on this state directory
+START_TIMES_KEY = "agent_start_times"  # outbox state: when it started within the last day (unix seconds)
 log = logging.getLogger("mektepnet.probe")
 
 
@@ -94,7 +97,12 @@ class Agent:
         stored = self._stored_remote()
         self.applied_version: str | None = stored.get("version") if stored else None
         self.config = effective_config(config, stored.get("config") if stored else None)
-        self.context = probe_context(self.config, credentials.probe_id, self.clock)
+        self.starts, now = int(self.outbox.get(STARTS_KEY, 0)) + 1, time.time()
+        self.start_times = [at for at in self.outbox.get(START_TIMES_KEY, []) if now - at < 86_400] + [now]
+        self.outbox.put(STARTS_KEY, self.starts)
+        self.outbox.put(START_TIMES_KEY, self.start_times)
+        self._failure_marks: deque[tuple[float, int]] = deque()     # (monotonic s, failed uploads so far)
+        self.context = self._context(self.config)
         self.last = LastResults()
         self.started = time.time()
         self.config_error: str | None = None
@@ -116,16 +124,36 @@ class Agent:
         self.outbox.add(measurements)
         self.last.add(measurements)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Measure and upload until `stop`; the outbox is closed on return."""
+    def _context(self, config: ProbeConfig) -> ProbeContext:
+        """The record context, with the health figures a rollout compares: starts (ever and within a day) and
+        failed uploads within the last hour."""
+        context = probe_context(config, self.credentials.probe_id, self.clock)
+        context.attributes.update({STARTS_KEY: str(self.starts), "starts_last_day": str(len(self.start_times)),
+                                   "upload_failures_last_hour": "0"})
+        return context
+
+    def _count_upload_failures(self) -> None:
+        """Stamp the failed uploads of the last hour on the records from now on (the scheduler shares this
+        context)."""
+        now, total = time.monotonic(), sum(self.uploader.stats.failures.values())
+        self._failure_marks.append((now, total))
+        while len(self._failure_marks) > 1 and now - self._failure_marks[1][0] >= 3600:
+            self._failure_marks.popleft()
+        self.context.attributes["upload_failures_last_hour"] = str(total - self._failure_marks[0][1])
+
+    async def run(self, stop: asyncio.Event, check_now: asyncio.Event | None = None) -> None:
+        """Measure and upload until `stop`; `check_now` (SIGHUP) looks for a new configuration or version at
+        once instead of within the hour. The outbox is closed on return."""
         self.stop = stop
         self.tls = tls_context(self.local_config.ca_file)
+        # With the fleet, acknowledgements carry the collector's own --probe-config version, which means
+        # nothing here: the signed repository is checked on its own schedule.
         self.uploader = Uploader(self.local_config.collector, self.credentials, self.outbox, self.config.upload,
-                                 self.clock, self.tls, on_config_version=self._config_changed,
+                                 self.clock, self.tls, on_config_version=None if self.fleet else self._config_changed,
                                  fallbacks=self.local_config.fallback_collectors)
         await self._apply_remote()          # also when nothing is measured yet: the collector may set the jobs
         upload = asyncio.create_task(self.uploader.run(stop))
-        status = asyncio.create_task(self._keep_status(stop))
+        status = asyncio.create_task(self._keep_status(stop, check_now or asyncio.Event()))
         if self.calendar.academic_year(local_now(self.clock).date()) is None:
             log.warning("today is outside the school calendar's years: school-hours jobs and daytime tests wait "
                         "until a calendar that covers it is installed")
@@ -192,7 +220,7 @@ class Agent:
             log.error(self.config_error)
             return False
         self.config, self.config_error, self.applied_version = config, None, version
-        self.context = probe_context(config, self.credentials.probe_id, self.clock)
+        self.context = self._context(config)
         if self.uploader is not None:
             self.uploader.settings = config.upload
         log.info("configuration %s applied (hash %s)", version, config.digest())
@@ -215,21 +243,28 @@ class Agent:
         except (OSError, ValueError):
             return None
 
-    async def _keep_status(self, stop: asyncio.Event) -> None:
+    async def _keep_status(self, stop: asyncio.Event, check_now: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                if self.uploader is not None:
+                    self._count_upload_failures()
                 self.write_status()
                 await self._rotate_if_due()
-                if time.monotonic() - self._checked_at > CONFIG_CHECK_SECONDS:
+                if check_now.is_set() or time.monotonic() - self._checked_at > CONFIG_CHECK_SECONDS:
+                    check_now.clear()
                     await self._check_remote()
                 if self.fleet is not None:
                     await self._follow_fleet()
             except Exception:          # noqa: BLE001 - e.g. the state disk failed: keep trying, keep measuring
                 log.exception("status round failed")
+            wake = asyncio.Event()
+            relay = [asyncio.create_task(_relay(event, wake)) for event in (stop, check_now)]
             try:
-                await asyncio.wait_for(stop.wait(), 15)
+                await asyncio.wait_for(wake.wait(), 15)
             except TimeoutError:
                 pass
+            for task in relay:
+                task.cancel()
 
     async def _follow_fleet(self) -> None:
         """Confirm a version on trial once it uploaded and measured; switch to an assigned version (exit 75)."""
@@ -265,6 +300,10 @@ class Agent:
             written_at=time.time(), started_at=self.started, version=__version__,
             probe_id=self.credentials.probe_id, school_id=self.credentials.school_id,
             config_hash=self.config.digest(), config_version=self.applied_version, config_error=self.config_error,
+            previous_version=self.fleet.previous() if self.fleet else None,
+            on_trial=self.fleet.on_trial() if self.fleet else False, agent_starts=self.starts,
+            config_group=self.fleet.client.offer.config_group if self.fleet and self.fleet.client.offer else None,
+            fleet_refusal=self.fleet.client.last_refusal if self.fleet else None,
             clock_offset_seconds=self.clock.offset_seconds(), clock_source=self.clock.source(),
             ntp_synchronised=self.clock.ntp(),
             data_used_bytes=DataBudget(self.outbox, 0).used(local_now(self.clock).date()),
@@ -289,9 +328,9 @@ def outbox_path(state_dir: Path) -> Path:
 
 
 async def run_agent(config: ProbeConfig, credentials: Credentials, stop: asyncio.Event,
-                    announce=lambda text: None) -> int:
-    """Run the agent with its /metrics until `stop` is set (the CLI sets it on SIGTERM and SIGINT); returns the
-    exit code (RESTART_EXIT after switching versions)."""
+                    announce=lambda text: None, check_now: asyncio.Event | None = None) -> int:
+    """Run the agent with its /metrics until `stop` is set (the CLI sets it on SIGTERM and SIGINT, and
+    `check_now` on SIGHUP); returns the exit code (RESTART_EXIT after switching versions)."""
     from probes.metrics import serve_metrics
 
     agent = Agent(config, credentials)
@@ -303,7 +342,7 @@ async def run_agent(config: ProbeConfig, credentials: Credentials, stop: asyncio
     announce(f"probe {credentials.probe_id} of {credentials.school_id}: uploading to {config.collector}"
              + (f", metrics on http://{config.metrics_address}/metrics" if server else ""))
     try:
-        await agent.run(stop)
+        await agent.run(stop, check_now)
     finally:
         if server is not None:
             server.shutdown()

@@ -55,6 +55,12 @@ class AgentStatus(BaseModel):
     upload_failures: dict[str, int]     # failed attempts by reason
     last_upload_at: float | None
     last: list[LastResult]
+    # Fleet updates (defaults: a snapshot of an agent without them still reads).
+    previous_version: str | None = None     # the version the launcher would return to
+    on_trial: bool = False                  # this version has not yet proven itself (uploaded and measured)
+    agent_starts: int = 0                   # starts of the agent on this state directory, ever
+    config_group: str | None = None         # the fleet group whose configuration applies
+    fleet_refusal: str | None = None        # the latest refused fleet update: reason and detail
 
 
 def write_status(outbox: Outbox, status: AgentStatus) -> None:

@@ -75,6 +75,7 @@ class Offer:
 
     config_target: str | None
     config_sections: dict
+    config_group: str | None
     agent_version: str | None
     wheel: Path | None
 
@@ -117,7 +118,7 @@ class FleetClient:
             self.last_refusal = f"{reason}: {exc}"
             log.error("fleet update refused (%s): %s; keeping what runs", reason, exc)
             return None
-        self.offer = Offer(config_target, sections or {}, version, wheel)
+        self.offer = Offer(config_target, sections or {}, group.name if group else None, version, wheel)
         return self.offer
 
     @staticmethod
@@ -152,6 +153,15 @@ class AgentUpdates:
     def __init__(self, client: FleetClient, versions_root: str | None = os.environ.get(VERSIONS_ENV)):
         self.client = client
         self.versions = Versions(Path(versions_root)) if versions_root else None
+
+    def previous(self) -> str | None:
+        """The version the launcher would return to (None when not run by the launcher or none is kept)."""
+        return self.versions.previous() if self.versions is not None else None
+
+    def on_trial(self) -> bool:
+        """True while this version is on trial (it has not yet uploaded and measured)."""
+        trial = self.versions.trial() if self.versions is not None else None
+        return trial is not None and trial.get("version") == __version__
 
     def confirm_if_healthy(self, uploaded: bool, measured: bool) -> None:
         """End this version's trial once it has both uploaded and measured."""

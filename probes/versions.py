@@ -17,10 +17,13 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 RESTART_EXIT = 75                          # EX_TEMPFAIL: the agent switched versions, start `current` again
 VERSIONS_ENV = "MEKTEPNET_VERSIONS_DIR"    # set by the launcher: the agent may install and switch
@@ -54,9 +57,13 @@ class Versions:
         target = self.path(version)
         staging = target.with_name(f".{version}.partial")
         shutil.rmtree(staging, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                        "--disable-pip-version-check", "--target", str(staging), str(wheel)],
-                       check=True, capture_output=True, timeout=600)
+        with tempfile.TemporaryDirectory() as scratch:
+            # pip reads the version from the file name; TUF caches a target under its quoted path (agent%2F...).
+            named = Path(scratch) / unquote(wheel.name).rpartition("/")[2]
+            shutil.copyfile(wheel, named)
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                            "--disable-pip-version-check", "--target", str(staging), str(named)],
+                           check=True, capture_output=True, timeout=600)
         if target.exists():
             shutil.rmtree(staging)
         else:
@@ -121,23 +128,43 @@ class Versions:
 
 
 def launch(root: Path, module: str, args: list[str], poll_seconds: float = 1.0) -> int:
-    """Run the agent from `current` until it exits for good; returns its exit code (systemd restarts it)."""
+    """Run the agent from `current` until it exits for good; returns its exit code (systemd restarts it).
+
+    SIGTERM and SIGHUP are passed on to the agent; after a SIGTERM its exit is final (no restart, no rollback)."""
     versions = Versions(root)
-    while True:
-        version = versions.current()
-        if version is None:
-            log.error("no version installed under %s", root)
-            return 1
-        environment = {**os.environ, VERSIONS_ENV: str(root), "PYTHONPATH": str(versions.path(version))}
-        child = subprocess.Popen([sys.executable, "-m", module, *args], env=environment)
-        code = _watch(child, versions, version, poll_seconds)
-        if code == RESTART_EXIT:
-            continue
-        trial = versions.trial()
-        if trial is not None and trial["version"] == version and code != 0:
-            if versions.roll_back(f"exited with {code} on trial") is not None:
+    running: list[subprocess.Popen] = []
+    stopping: list[int] = []
+
+    def forward(signum: int, _frame) -> None:
+        if signum == signal.SIGTERM:
+            stopping.append(signum)
+        for child in running:
+            child.send_signal(signum)
+
+    kept = {signum: signal.signal(signum, forward) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while not stopping:
+            version = versions.current()
+            if version is None:
+                log.error("no version installed under %s", root)
+                return 1
+            environment = {**os.environ, VERSIONS_ENV: str(root), "PYTHONPATH": str(versions.path(version))}
+            running[:] = [subprocess.Popen([sys.executable, "-m", module, *args], env=environment)]
+            code = _watch(running[0], versions, version, poll_seconds)
+            if stopping:
+                return code
+            if code == RESTART_EXIT:
+                log.info("version %s switched to %s; starting it", version, versions.current())
                 continue
-        return code
+            trial = versions.trial()
+            if trial is not None and trial["version"] == version and code != 0:
+                if versions.roll_back(f"exited with {code} on trial") is not None:
+                    continue
+            return code
+        return 0
+    finally:
+        for signum, handler in kept.items():
+            signal.signal(signum, handler)
 
 
 def _watch(child: subprocess.Popen, versions: Versions, version: str, poll_seconds: float) -> int:

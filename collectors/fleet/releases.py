@@ -42,7 +42,11 @@ def _newer(version: str, track: Track, of_reference=lambda reference: reference)
                                                          "already published")
 
 
-def _release(track: Track, reference: str) -> Track:
+def _release(track: Track, reference: str, name: str) -> Track:
+    if track.state == "rolling":
+        # A new candidate would silently end the rollout and send its cohort back to stable (a downgrade).
+        raise CoreError.one("", "--version", reference, f"cannot be published while {name} rolls out "
+                                                        f"{track.candidate}: let it complete or roll it back first")
     if track.stable is None:
         return Track(stable=reference)
     return Track(stable=track.stable, candidate=reference)
@@ -69,7 +73,7 @@ def publish_wheel(repository: FleetRepository, wheel: Path, version: str) -> str
     _newer(version, index.agent)
     check_wheel(wheel, version)
     target = f"agent/{version}/{wheel.name}"
-    repository.publish(index.model_copy(update={"agent": _release(index.agent, version),
+    repository.publish(index.model_copy(update={"agent": _release(index.agent, version, "agent"),
                                                 "wheels": {**index.wheels, version: target}}),
                        {target: (wheel.read_bytes(), {"version": version})})
     return target
@@ -130,7 +134,7 @@ def publish_config(repository: FleetRepository, path: Path, version: str, group:
     text = path.read_bytes()
     check_config(path)
     target = f"config/{hashlib.sha256(group.name.encode()).hexdigest()[:12]}/{version}.yaml"
-    released = group.model_copy(update={"track": _release(track, target)})
+    released = group.model_copy(update={"track": _release(track, target, group.name)})
     repository.publish(index.with_group(released), {target: (text, {"version": version, "group": group.name})})
     return target
 

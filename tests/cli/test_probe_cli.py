@@ -162,7 +162,8 @@ def test_the_collector_commands_work_on_postgresql(postgres, tmp_path):
 
 STATUS_KEYS = {"written_at", "started_at", "version", "probe_id", "school_id", "config_hash", "config_version",
                "config_error", "clock_offset_seconds", "clock_source", "ntp_synchronised", "data_used_bytes",
-               "data_budget_bytes", "uploaded", "upload_failures", "last_upload_at", "last"}
+               "data_budget_bytes", "uploaded", "upload_failures", "last_upload_at", "last",
+               "previous_version", "on_trial", "agent_starts", "config_group", "fleet_refusal"}
 
 
 def test_status_shows_the_agent_snapshot_with_the_same_keys_and_an_agent_that_never_wrote_one(tmp_path):

@@ -70,13 +70,28 @@ def _fresh_records(context: ProbeContext) -> list:
     return [record.model_copy(update={"clock_offset_seconds": 0.0}) for record in records]
 
 
+def _rolling_fleet(tmp_path):
+    """A fleet repository whose agent 0.2.0 rolls out to 25 %: every mektepnet_fleet_* series exists."""
+    from collectors.fleet.releases import publish_wheel
+    from collectors.fleet.repository import FleetRepository
+    from collectors.fleet.rollout import Plan, start
+    from tests.helpers.fleet import stub_wheel
+
+    repository = FleetRepository.create(tmp_path / "fleet", tmp_path / "root.pem")
+    for version in ("0.1.0", "0.2.0"):
+        publish_wheel(repository, stub_wheel(tmp_path, version, ""), version)
+    start(repository, "agent", Plan(stages_percent=(25.0, 100.0)))
+    return repository.fleet_dir
+
+
 def test_every_expression_runs_and_the_collectors_return_series(tmp_path, small_registry, calendar):
     policy = load_policy("ministry")
     groups = rule_groups(policy)
     for group in groups["groups"]:
         group["interval"] = "1s"
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(groups, allow_unicode=True))
-    with example_collector(tmp_path, small_registry, calendar, _fresh_records) as (url, _, _):
+    with example_collector(tmp_path, small_registry, calendar, _fresh_records, _rolling_fleet(tmp_path)) as (
+            url, _, _):
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(tmp_path / "rules.yml")],

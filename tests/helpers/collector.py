@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from collectors import enrolment
+from collectors.api import IngestSettings
 from collectors.server import start_in_thread
 from collectors.settings import CollectorSettings
 from collectors.store import Store
@@ -105,13 +106,16 @@ def recent_school_days(calendar, count: int = 5) -> tuple[date, int]:
 
 
 @contextmanager
-def example_collector(tmp_path: Path, registry, calendar, extra_records=lambda context: []):
+def example_collector(tmp_path: Path, registry, calendar, extra_records=lambda context: [],
+                      fleet_dir: Path | None = None):
     """A collector judging the example registry, fed the recent school days of KZ-001 (meets) and KZ-002
-    (below) through the ingest API, plus `extra_records(context)` per school; yields (url, db, window days)."""
+    (below) through the ingest API, plus `extra_records(context)` per school, serving the fleet repository
+    `fleet_dir` if given; yields (url, db, window days)."""
     db = tmp_path / "collector.sqlite3"
     first, window = recent_school_days(calendar)
     settings = CollectorSettings(db=db, registry=EXAMPLE_REGISTRY, max_age_seconds=YEAR_SECONDS,
-                                 verdict_window_days=window, verdict_every_seconds=0.5)
+                                 verdict_window_days=window, verdict_every_seconds=0.5,
+                                 ingest=IngestSettings(fleet_dir=fleet_dir))
     with collector_thread(settings) as url:
         for school_id, link in EXAMPLE_LINKS.items():
             credentials = enrolled(url, db, school_id, tmp_path / school_id)

@@ -31,12 +31,13 @@ def test_the_share_is_deterministic_and_close_to_the_percentage():
     assert bucket("probe-1") == bucket("probe-1")
 
 
-def _record(probe_id: str, school_id: str, version: str, error: str | None = None, at_ts: float = NOW - 600
-            ) -> Measurement:
+def _record(probe_id: str, school_id: str, version: str, error: str | None = None, at_ts: float = NOW - 600,
+            attributes: dict[str, str] | None = None) -> Measurement:
     at = datetime.fromtimestamp(at_ts, UTC)
     return Measurement(measurement_id=uuid.uuid4(), school_id=school_id, probe_id=probe_id, kind=Kind.LATENCY,
                        start=at, end=at, clock_offset_seconds=0.0, values={"rtt_median_seconds": 0.02, "loss_ratio": 0.0},
-                       target="collector", method="tcp-connect", method_version="1", probe_version=version, error=error)
+                       target="collector", method="tcp-connect", method_version="1", probe_version=version, error=error,
+                       attributes=attributes or {})
 
 
 @pytest.fixture
@@ -82,6 +83,24 @@ def test_a_cohort_with_more_measurement_errors_stops_the_rollout(rolling):
     assert advance(repository, store, now=NOW)["agent"].startswith("stopped: measurement error ratio 100%")
 
 
+@pytest.mark.parametrize(("attribute", "reason"), [
+    ("starts_last_day", "stopped: updated probes that restarted 3 times or more within a day: 100%"),
+    ("upload_failures_last_hour", "stopped: updated probes that failed 3 uploads or more within an hour: 100%")])
+def test_a_cohort_that_crash_loops_or_fails_to_upload_stops_the_rollout(rolling, attribute, reason):
+    repository, store, track, probes = rolling
+    store.insert([_record(p, s, "0.2.0", attributes={attribute: "3"}) if in_cohort(track, p, s)
+                  else _record(p, s, "0.1.0", attributes={attribute: "2"}) for p, s in probes], [False] * 40)
+    assert advance(repository, store, now=NOW)["agent"].startswith(reason)
+
+
+def test_only_the_newest_record_says_whether_a_probe_runs_the_candidate(rolling):
+    repository, store, track, probes = rolling
+    store.insert([_record(p, s, "0.2.0", at_ts=NOW - 900) for p, s in probes], [False] * 40)
+    store.insert([_record(p, s, "0.1.0") if in_cohort(track, p, s) else _record(p, s, "0.2.0")
+                  for p, s in probes], [False] * 40)                          # the cohort went back since
+    assert advance(repository, store, now=NOW)["agent"].startswith("stopped: updated probes silent or not running")
+
+
 def test_a_file_that_is_not_a_wheel_is_refused(tmp_path):
     fake = tmp_path / "mektepnet-0.3.0-py3-none-any.whl"
     fake.write_text("not a zip")
@@ -89,3 +108,10 @@ def test_a_file_that_is_not_a_wheel_is_refused(tmp_path):
         check_wheel(fake, "0.3.0")
     with pytest.raises(CoreError, match="holds version 0.1.0, not --version 0.3.0"):
         check_wheel(stub_wheel(tmp_path, "0.1.0", ""), "0.3.0")
+
+
+def test_a_new_version_is_refused_while_a_rollout_runs(rolling, tmp_path):
+    repository, *_ = rolling
+    with pytest.raises(CoreError, match="--version.*while agent rolls out 0.2.0"):
+        publish_wheel(repository, stub_wheel(tmp_path, "0.3.0", ""), "0.3.0")
+    assert repository.index().agent.candidate == "0.2.0"
