@@ -72,7 +72,7 @@ def demands(plan: Plan) -> dict[str, Demand]:
         per_student = requests_per_student_second(platform, plan.shape.quarter_end)
         found[name] = Demand(name, platform.kind.value, rate,
                              rate / requests_per_session(platform, plan.shape.quarter_end),
-                             max(present, rate / per_student), slot_of(at, start))
+                             max(present, rate / per_student), slot_of(min(at, seconds - 1), start))
     return found
 
 
