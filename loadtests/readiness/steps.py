@@ -30,6 +30,8 @@ from loadtests.summary import Checkpoint, StopBound
 from loadtests.truth import requests_per_session
 
 WARM_UP_MIN_SECONDS = 2.0
+LAG_FLOOR_SECONDS = 0.05
+LAG_CEILING_SECONDS = 0.1
 BATCHES = 10                 # a window is cut into at most this many batches
 CLEARLY = 1e-6               # the lower margin of a step stopped as clearly broken
 SENDERS_PER_RPS_SECOND = 3.0  # senders per request/s per second of the tightest latency bound (in flight at most)
@@ -44,9 +46,11 @@ class GeneratorBounds:
 
 
 def generator_bounds(slo: Slo) -> GeneratorBounds:
-    """A tenth of the tightest latency bound (at most 0.1 s) for the lag: it is inside every latency measured."""
+    """The lag p99 allowed: a tenth of the tightest latency bound (it is inside every latency measured), within
+    LAG_FLOOR_SECONDS (a busy machine's scheduling alone) and LAG_CEILING_SECONDS."""
     bounds = slo.latency_bounds().values()
-    return GeneratorBounds(min(0.1, 0.1 * min(bounds)) if bounds else 0.1)
+    lag = 0.1 * min(bounds) if bounds else LAG_CEILING_SECONDS
+    return GeneratorBounds(min(LAG_CEILING_SECONDS, max(LAG_FLOOR_SECONDS, lag)))
 
 
 @dataclass(frozen=True)
