@@ -5,8 +5,10 @@ starts at `start_rps` and doubles while the SLO holds (never above the profile's
 while it is broken (never below `lowest_rps`); then each step goes where the margins of the two
 bracketing steps say the SLO crosses (clamped to the bracket's middle 40 %), until the bracket is
 `target_width` narrow; then steps a little below and above the estimate until the SLO is shown met
-and broken beyond doubt within CONFIRM of it, or the budget is spent. A step where the generator was the limit ends the
-search: no knee is called above it. Rates in requests/s, times in seconds.
+and broken beyond doubt within CONFIRM of it, or the budget is spent. A step where the generator was
+the limit is run once more; twice there ends the search, and no knee is called above it (a knee
+needs a step within the SLO below a broken one, both with the generator in bounds). Rates in
+requests/s, times in seconds.
 """
 
 from __future__ import annotations
@@ -102,7 +104,9 @@ def next_rate(search: Search, start: float, lowest: float, ceiling: float, width
     """The next step's rate, or None when the search is done (setting its verdict where one follows)."""
     last = search.steps[-1]
     if last.status is StepStatus.GENERATOR_BOUND:
-        return None
+        # Once again at the same rate (a shared machine's hiccup passes); twice there ends the search.
+        again = [s for s in search.steps if s.status is StepStatus.GENERATOR_BOUND and s.intended_rps == last.intended_rps]
+        return last.intended_rps if len(again) == 1 else None
     met, broken = search.bracket()
     if broken is None:
         top = max(s.intended_rps for s in search.steps)

@@ -62,9 +62,10 @@ def test_a_time_compressed_search_finds_each_declared_capacity_within_10_percent
     assert found.verdict is Verdict.KNEE
     assert abs(found.requests_per_second - truth) <= 0.10 * truth, (found.requests_per_second, truth)
     assert found.interval_low_rps <= found.requests_per_second <= found.interval_high_rps
-    # The curve: a step within the SLO below the readiness, one broken above it, none generator-bound.
-    statuses = {step.status for step in found.steps}
-    assert StepStatus.MET in statuses and StepStatus.BROKEN in statuses and StepStatus.GENERATOR_BOUND not in statuses
+    # The curve: a step within the SLO below the readiness and one broken above it, the generator in bounds in both.
+    met = [s for s in found.steps if s.status is StepStatus.MET and s.intended_rps <= found.requests_per_second]
+    broken = [s for s in found.steps if s.status is StepStatus.BROKEN and s.intended_rps >= found.requests_per_second]
+    assert met and broken
     assert found.students_in_session > 0 and 0 < found.share_of_first_bell_peak < 1
 
 
