@@ -69,7 +69,7 @@ def plan(options_file: Path = OPTIONS, profile: Path = PROFILE, shape: str = SHA
 
     Example: mektepnet loadtest plan --shape first-bell --scale 1 --ready-rps kundelik=20000
     """
-    from loadtests.capacityplan import demands, fleet_for, stated_rates
+    from loadtests.capacityplan import demands, fleet_for, show_capacity, stated_rates
     from loadtests.document import build_document
     from loadtests.readiness import read_readiness
 
@@ -80,28 +80,7 @@ def plan(options_file: Path = OPTIONS, profile: Path = PROFILE, shape: str = SHA
     ready = {result.platform: result.requests_per_second for result in map(read_readiness, readiness or [])}
     ready.update(stated_rates(ready_rps or [], chosen.platforms))
     _show_plan(chosen, list(document.targets))
-    _show_capacity(demands(chosen), ready, fleet_for(chosen), chosen.shape.window)
-
-
-def _show_capacity(found, ready, fleet, window) -> None:
-    from rich.table import Table
-
-    from loadtests.capacityplan import verdict
-
-    table = Table(title=f"capacity plan: each platform's peak in real time ({window} Asia/Almaty)")
-    for column in ("platform", "kind", "peak req/s", "sessions/s", "students in session", "when", "ready req/s",
-                   "verdict"):
-        table.add_column(column, justify="left" if column in ("platform", "kind", "when", "verdict") else "right")
-    for name, demand in found.items():
-        rate = ready.get(name)
-        table.add_row(name, demand.kind, f"{demand.peak_rps:,.0f}", f"{demand.sessions_per_second:,.0f}",
-                      f"{demand.students_in_session:,.0f}", demand.slot, "-" if rate is None else f"{rate:,.0f}",
-                      verdict(rate, demand))
-    console.print(table)
-    console.print(f"load generators to rehearse the peak: {fleet.cores} cores ({fleet.workers} Locust workers and a "
-                  f"master) on {fleet.machines} machine(s), {fleet.memory_bytes / 1e9:,.1f} GB, {fleet.connections:,} "
-                  f"connections, LimitNOFILE {fleet.open_files_per_worker:,} per worker, "
-                  f"{fleet.target_ports_per_machine} target port(s) per machine")
+    show_capacity(console, demands(chosen), ready, fleet_for(chosen), chosen.shape.window)
 
 
 def _show_plan(chosen, targets) -> None:

@@ -114,3 +114,23 @@ def stated_rates(pairs: list[str], platforms: Mapping[str, object], option: str 
             raise CoreError.one("command line", option, pair, f"unknown platform; known: {', '.join(platforms)}")
         rates[name] = rate
     return rates
+
+
+def show_capacity(console, found: Mapping[str, Demand], ready: Mapping[str, float], fleet: Fleet, window: str) -> None:
+    """Print the capacity plan (rich console): per platform its peak, readiness and verdict, then the fleet."""
+    from rich.table import Table
+
+    table = Table(title=f"capacity plan: each platform's peak in real time ({window} Asia/Almaty)")
+    for column in ("platform", "kind", "peak req/s", "sessions/s", "students in session", "when", "ready req/s",
+                   "verdict"):
+        table.add_column(column, justify="left" if column in ("platform", "kind", "when", "verdict") else "right")
+    for name, demand in found.items():
+        rate = ready.get(name)
+        table.add_row(name, demand.kind, f"{demand.peak_rps:,.0f}", f"{demand.sessions_per_second:,.0f}",
+                      f"{demand.students_in_session:,.0f}", demand.slot, "-" if rate is None else f"{rate:,.0f}",
+                      verdict(rate, demand))
+    console.print(table)
+    console.print(f"load generators to rehearse the peak: {fleet.cores} cores ({fleet.workers} Locust workers and a "
+                  f"master) on {fleet.machines} machine(s), {fleet.memory_bytes / 1e9:,.1f} GB, {fleet.connections:,} "
+                  f"connections, LimitNOFILE {fleet.open_files_per_worker:,} per worker, "
+                  f"{fleet.target_ports_per_machine} target port(s) per machine")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from core.errors import CoreError
 from loadtests.plan import Plan
 from loadtests.readiness.result import StepResult, StepStatus, Verdict
-from loadtests.readiness.steps import StepContext, run_step, step_plan
+from loadtests.readiness.steps import StepContext, run_step
 from loadtests.shapes import shape
 
 PLANNED_STEPS = 8              # a budget is shared among about this many steps
@@ -100,7 +100,7 @@ def crossing(low: StepResult, high: StepResult, low_margin: float, high_margin: 
     return low.intended_rps + fraction * (high.intended_rps - low.intended_rps)
 
 
-def next_rate(search: Search, start: float, lowest: float, ceiling: float, width: float) -> float | None:
+def next_rate(search: Search, lowest: float, ceiling: float, width: float) -> float | None:
     """The next step's rate, or None when the search is done (setting its verdict where one follows)."""
     last = search.steps[-1]
     if last.status is StepStatus.GENERATOR_BOUND:
@@ -161,5 +161,5 @@ def search_steps(context: StepContext, settings: FinderSettings, ceiling: float,
         overhead = max(overhead, step.wall_seconds - context.timing.duration_seconds) if not step.stopped_early \
             else overhead
         on_step(step)
-        rate = next_rate(search, start, lowest, ceiling, settings.target_width)
+        rate = next_rate(search, lowest, ceiling, settings.target_width)
     return search, time.monotonic() - began
