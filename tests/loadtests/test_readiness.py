@@ -101,8 +101,10 @@ def test_a_starved_generator_is_reported_as_generator_bound_not_as_the_platform_
                                "--users-per-worker", 1, "--hold", 4, "--budget", "60s")
     assert result.returncode == 4, result.stdout + result.stderr
     assert found.verdict is Verdict.GENERATOR_BOUND
-    assert found.steps[-1].status is StepStatus.GENERATOR_BOUND and len(found.steps) == 1
-    assert found.steps[-1].lag_p99_seconds > 0.08 or found.steps[-1].sent_ratio < 0.97
+    # Run once more at the same rate (a busy machine's hiccup passes), then the search ends.
+    assert [step.intended_rps for step in found.steps] == [200, 200]
+    assert all(step.status is StepStatus.GENERATOR_BOUND for step in found.steps)
+    assert all(step.lag_p99_seconds > 0.08 or step.sent_ratio < 0.97 for step in found.steps)
     assert "generator-bound" in result.stdout
     metrics = (tmp_path / "run" / "readiness.prom").read_text()
     assert 'mektepnet_readiness_verdict{platform="api",verdict="generator-bound"} 1.0' in metrics
