@@ -58,18 +58,29 @@ KIND = typer.Option(None, "--kind", help="Only these platform kinds: ediary, vid
 @refuses_bad_input
 def plan(options_file: Path = OPTIONS, profile: Path = PROFILE, shape: str = SHAPE, students: int = STUDENTS,
          scale: float = SCALE, registry: Path = REGISTRY, duration: str = DURATION, ramp: float = RAMP,
-         kind: str = KIND) -> None:
-    """Show what a run would do, without sending anything: students per group and region, the peak
-    request rate against the profile's cap, and the curve of students in session.
+         kind: str = KIND,
+         readiness: list[Path] = typer.Option(None, "--readiness", help="A result of `loadtest readiness` "
+                                              "(readiness.json); repeat for several platforms."),
+         ready_rps: list[str] = typer.Option(None, "--ready-rps", help="A stated readiness, NAME=REQUESTS_PER_SECOND; "
+                                             "repeat for several platforms.")) -> None:
+    """Show what a run would do, without sending anything (so the run caps do not apply): students per
+    group and region, the curve of students in session, and the capacity plan: each platform's peak
+    demand in real time, its readiness against it, and the load-generator fleet that rehearses it.
 
-    Example: mektepnet loadtest plan --shape first-bell --scale 0.01 --duration 10m
+    Example: mektepnet loadtest plan --shape first-bell --scale 1 --ready-rps kundelik=20000
     """
+    from loadtests.capacityplan import demands, fleet_for, show_capacity, stated_rates
     from loadtests.document import build_document
+    from loadtests.readiness import read_readiness
 
     options = _options(options_file, profile=profile, shape=shape, students=students, scale=scale, registry=registry,
                        duration_seconds=duration, ramp_seconds=ramp, kinds=kind)
-    document = build_document(options, _registry(options.registry))
-    _show_plan(document.plan(), list(document.targets))
+    document = build_document(options, _registry(options.registry), check_limits=False)
+    chosen = document.plan()
+    ready = {result.platform: result.requests_per_second for result in map(read_readiness, readiness or [])}
+    ready.update(stated_rates(ready_rps or [], chosen.platforms))
+    _show_plan(chosen, list(document.targets))
+    show_capacity(console, demands(chosen), ready, fleet_for(chosen), chosen.shape.window)
 
 
 def _show_plan(chosen, targets) -> None:
@@ -84,8 +95,9 @@ def _show_plan(chosen, targets) -> None:
     console.print(f"students {chosen.students:,} in groups "
                   + ", ".join(f"{g.name} {n:,}" for g, n in zip(chosen.shape.groups, chosen.group_sizes))
                   + f"; targets {', '.join(targets)}")
-    console.print(f"peak intended rate ~{peak_rate:,.0f} requests/s "
-                  f"(cap {chosen.profile.limits.max_requests_per_second:,.0f}); "
+    cap = chosen.profile.limits.max_requests_per_second
+    console.print(f"peak intended rate ~{peak_rate:,.0f} requests/s over {chosen.duration_seconds:g} s "
+                  f"(run cap {cap:,.0f}{'; a run this size is refused' if peak_rate > cap else ''}); "
                   f"platforms {', '.join(chosen.platforms)}")
     width, top = 50, max(1.0, max(present for _, present, _ in curve))
     for t, present, rate in curve[::6]:
@@ -212,3 +224,68 @@ def worker(
     argv = [sys.executable, "-m", "locust", "-f", str(locustfile()), "--worker",
             "--master-host", master_host, "--master-port", str(master_port), "--processes", str(processes)]
     os.execv(sys.executable, argv)
+
+
+@app.command()
+@refuses_bad_input
+def readiness(
+    platform: str = typer.Option(..., "--platform", help="The profile's platform to find the readiness of."),
+    slo: str = typer.Option("p95<800ms,errors<1%", "--slo", help="Bounds it must stay within: p50/p95/p99<TIME, "
+                            "errors<PERCENT, comma-separated."),
+    profile: Path = PROFILE,
+    budget: str = typer.Option("5m", "--budget", help="Time for the whole search (e.g. 90s, 5m)."),
+    start_rps: float = typer.Option(None, "--start-rps", help="First step's arrival rate (default: an eighth of the "
+                                    "highest rate the profile's caps allow)."),
+    lowest_rps: float = typer.Option(None, "--lowest-rps", help="Lowest step (default: an eighth of the start)."),
+    hold: float = typer.Option(None, "--hold", help="Seconds measured per step after its warm-up (default: from "
+                               "the budget)."),
+    workers: int = typer.Option(0, "--workers", help="Locust worker processes (0: one local process)."),
+    users: int = typer.Option(None, "--users-per-worker", help="Senders per process (default: enough for the rate)."),
+    host: str = typer.Option(None, "--host", help="Aim at this base URL instead of the profile's targets."),
+    confirm: list[str] = typer.Option(None, "--confirm-target", help="Confirm a non-loopback host of allow_hosts."),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the journeys' pauses and the simulator."),
+    run_dir: Path = typer.Option(None, "--run-dir", help="Where readiness.json, readiness.png, readiness.prom and "
+                                 "each step's run go (default ./readiness-PLATFORM)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Find the highest arrival rate PLATFORM sustains within the SLO: steps of the open model bracket
+    the knee and narrow it; the result has a 95 % interval, the curve, the students it means (Little's
+    law) and its share of the country's first-bell peak. Exit 0 with a knee (or met up to the caps),
+    3 when the SLO is broken already at the lowest step, 4 when the generator was the limit or the
+    budget ran out first, 2 on bad input (nothing is sent).
+
+    Example: mektepnet loadtest readiness --platform kundelik --slo "p95<800ms,errors<1%" --budget 5m
+    """
+    from loadtests.options import parse_run_length
+    from loadtests.readiness import FinderSettings, Request, Verdict, find_readiness, prepare, write_readiness
+    from loadtests.readiness.report import METRICS_FILE, show, write_chart, write_metrics
+    from loadtests.slo import parse_slo
+
+    try:
+        budget_seconds = parse_run_length(budget)
+    except ValueError as exc:
+        raise CoreError.one("command line", "--budget", budget, str(exc)) from None
+    for option, value, low in (("--workers", workers, 0), ("--users-per-worker", users, 1), ("--hold", hold, 2)):
+        if value is not None and value < low:
+            raise CoreError.one("command line", option, value, f"must be at least {low}")
+    run_dir = run_dir or Path(f"readiness-{platform}")
+    request = Request(platform, parse_slo(slo), profile, run_dir, seed, workers, users, host, tuple(confirm or ()))
+    settings = FinderSettings(budget_seconds, start_rps, lowest_rps, hold_seconds=hold)
+    prepared = prepare(request, settings, _registry(None))
+    console.print(f"{platform}: steps of {prepared.context.timing.warm_up_seconds:.0f} s warm-up + "
+                  f"{prepared.context.timing.hold_seconds:.0f} s measured, up to {prepared.ceiling_rps:,.0f} "
+                  f"requests/s (the profile's caps), within {budget_seconds:g} s; runs in {run_dir}")
+    result = find_readiness(prepared, lambda step: console.print(
+        f"  {step.intended_rps:9,.1f} req/s: p95 {step.p95_seconds * 1000:,.0f} ms, errors {step.error_ratio:.2%}, "
+        f"lag p99 {step.lag_p99_seconds * 1000:g} ms -> {step.status.value}", highlight=False))
+    write_readiness(result, run_dir / "readiness.json")
+    write_chart(result, run_dir / "readiness.png")
+    write_metrics([result], run_dir / METRICS_FILE)
+    if as_json:
+        print(result.model_dump_json(indent=1))
+    else:
+        show(result, console)
+        console.print(f"written: {run_dir / 'readiness.json'}, {run_dir / 'readiness.png'}, {run_dir / METRICS_FILE}")
+    codes = {Verdict.KNEE: 0, Verdict.ABOVE_CAP: 0, Verdict.BROKEN_AT_LOWEST: 3}
+    if codes.get(result.verdict, 4):
+        raise typer.Exit(codes.get(result.verdict, 4))

@@ -22,8 +22,19 @@ from loadtests.plan import Plan
 from loadtests.profile import PlatformKind, Profile, load_profile
 from loadtests.safety import approved_targets
 from loadtests.shapes import SHAPES, Shape, group_sizes, registry_split, shape
+from loadtests.slo import Slo
 
 PLAN_FILE = "plan.json"
+
+
+class StepWatch(BaseModel):
+    """A readiness step's asks of the master: checkpoints of its counts, and a stop once its SLO is clearly broken."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    slo: Slo
+    judge_from_seconds: float = Field(default=0.0, ge=0)   # the warm-up: its arrivals' ramp overshoots the rate
+    checkpoint_seconds: float = Field(default=1.0, ge=0.5, le=10)  # the watch's checks and checkpoints
 
 
 class PlanDocument(BaseModel):
@@ -42,6 +53,7 @@ class PlanDocument(BaseModel):
     confirmed_hosts: tuple[str, ...] = ()   # non-loopback hosts the operator confirmed
     targets: tuple[str, ...] = Field(min_length=1)          # approved base URLs
     seed: int = 1
+    step: StepWatch | None = None           # a readiness step (loadtests.readiness)
 
     @field_validator("shape")
     @classmethod
@@ -131,25 +143,30 @@ def students_per_group(chosen: Shape, registry: Registry, students: int | None, 
     return sizes, regions
 
 
-def plan_document(**fields) -> PlanDocument:
-    """A document from its fields, checked against the profile's limits; CoreError when refused."""
+def plan_document(check_limits: bool = True, **fields) -> PlanDocument:
+    """A document from its fields, checked against the profile's limits (a run's); CoreError when refused."""
     try:
         document = PlanDocument.model_validate(fields)
     except ValidationError as exc:
         raise CoreError(problems_from_pydantic(exc, "plan")) from None
-    document.plan().check_limits()
+    if check_limits:
+        document.plan().check_limits()
     return document
 
 
-def build_document(options: RunOptions, registry: Registry) -> PlanDocument:
-    """The run's plan document; CoreError when the target is refused or the plan breaks a limit."""
+def build_document(options: RunOptions, registry: Registry, check_limits: bool = True) -> PlanDocument:
+    """The run's plan document; CoreError when the target is refused or (`check_limits`: a run) the plan breaks a limit.
+
+    A plan that sends nothing (`mektepnet loadtest plan`) may exceed the run caps: pass check_limits=False.
+    """
     profile = load_profile(options.profile)
     targets = approved_targets(profile, list(options.confirm_targets), options.target)
     chosen = shape(options.shape)
     sizes, regions = students_per_group(chosen, registry, options.students, options.scale)
     # The plan's own checks name the command-line options (--kind, --duration, --students).
-    Plan(profile, chosen, sizes, options.duration_seconds, options.ramp_seconds, options.kinds).check_limits()
-    return plan_document(profile=profile, shape=chosen.name, group_sizes=sizes,
+    if check_limits:
+        Plan(profile, chosen, sizes, options.duration_seconds, options.ramp_seconds, options.kinds).check_limits()
+    return plan_document(check_limits, profile=profile, shape=chosen.name, group_sizes=sizes,
                          duration_seconds=options.duration_seconds, ramp_seconds=options.ramp_seconds,
                          kinds=options.kinds, regions=regions, confirmed_hosts=options.confirm_targets,
                          targets=targets, seed=options.seed)

@@ -33,10 +33,13 @@ def worker_tallies(environment: Environment, schedules: dict) -> list[dict]:
 def merged_tally(environment: Environment, schedules: dict) -> dict:
     """The workers' tallies summed."""
     total = {"intended": 0, "sent": 0, "arrived": 0, "in_session": 0, "students": 0,
-             "lag_counts": [0] * (len(LAG_BUCKETS) + 1), "lag_sum": 0.0, "first_bytes": {}}
+             "lag_counts": [0] * (len(LAG_BUCKETS) + 1), "lag_sum": 0.0, "failed": 0, "answered_ms": {},
+             "first_bytes": {}}
     for tally in worker_tallies(environment, schedules):
-        for key in ("intended", "sent", "arrived", "in_session", "students", "lag_sum"):
+        for key in ("intended", "sent", "arrived", "in_session", "students", "lag_sum", "failed"):
             total[key] += tally[key]
+        for ms, count in tally["answered_ms"].items():
+            total["answered_ms"][int(ms)] = total["answered_ms"].get(int(ms), 0) + count
         total["lag_counts"] = [a + b for a, b in zip(total["lag_counts"], tally["lag_counts"])]
         for name, counts in tally["first_bytes"].items():
             mine = total["first_bytes"].setdefault(name, [0] * len(counts))

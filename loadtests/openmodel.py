@@ -48,6 +48,9 @@ class Tally:
     students: int = 0
     lag_counts: list[int] = field(default_factory=lambda: [0] * (len(LAG_BUCKETS) + 1))
     lag_sum: float = 0.0
+    failed: int = 0
+    # Answered (not failed) requests: latency from the intended send time in ms, rounded as Locust rounds -> count
+    answered_ms: dict[int, int] = field(default_factory=dict)
     # Streaming answers: "platform:endpoint" -> [counts per REQUEST_BUCKETS bucket..., sum of seconds]
     first_bytes: dict[str, list[float]] = field(default_factory=dict)
 
@@ -55,6 +58,14 @@ class Tally:
         """Count one request's generator lag."""
         self.lag_counts[bisect.bisect_left(LAG_BUCKETS, seconds)] += 1
         self.lag_sum += seconds
+
+    def answer(self, seconds: float, failed: bool) -> None:
+        """Count one request's outcome; an answered one's latency (s) goes into `answered_ms`."""
+        if failed:
+            self.failed += 1
+            return
+        key = rounded_ms(seconds * 1000)
+        self.answered_ms[key] = self.answered_ms.get(key, 0) + 1
 
     def first_byte(self, name: str, seconds: float) -> None:
         """Count a streaming answer's time from the intended send to its first body byte."""
@@ -66,7 +77,17 @@ class Tally:
         """A plain dict for Locust's report messages."""
         return {"intended": self.intended, "sent": self.sent, "arrived": self.arrived, "in_session": self.in_session,
                 "students": self.students, "lag_counts": list(self.lag_counts), "lag_sum": self.lag_sum,
+                "failed": self.failed, "answered_ms": dict(self.answered_ms),
                 "first_bytes": {name: list(counts) for name, counts in self.first_bytes.items()}}
+
+
+def rounded_ms(milliseconds: float) -> int:
+    """A latency in ms rounded as Locust keeps it: to 1 ms below 100, to 10 ms below 1,000, to 100 ms above."""
+    if milliseconds < 100:
+        return round(milliseconds)
+    if milliseconds < 1000:
+        return round(milliseconds, -1)
+    return round(milliseconds, -2)
 
 
 def lag_quantile(lag_counts: list[int], q: float, bounds: tuple[float, ...] = LAG_BUCKETS) -> float:
@@ -214,6 +235,7 @@ class ArrivalSchedule:
         name = f"{student.platform_name}:{step.endpoint}"
         fire(request_type=endpoint.method, name=name, response_time=(done_at - student.due) * 1000,
              response_length=body_bytes, exception=failure, context={})
+        self.tally.answer(done_at - student.due, failure is not None)
         if endpoint.stream_seconds and first_byte_at and failure is None:
             self.tally.first_byte(name, first_byte_at - student.due)
         self._in_flight.discard(student)

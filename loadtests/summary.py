@@ -19,6 +19,7 @@ class StopBound(StrEnum):
     P95_SECONDS = "p95_seconds"    # limits.stop_when.p95_seconds broken over the window
     DURATION = "duration"          # the planned duration ran out: the run completed
     INTERRUPTED = "interrupted"    # ended before its duration with no bound broken (web UI Stop, a signal)
+    SLO = "slo"                    # a readiness step's SLO clearly broken (loadtests.stepstats.clearly_broken)
 
 
 class Stop(BaseModel):
@@ -34,11 +35,12 @@ class Stop(BaseModel):
     arrival_rate_per_second: float  # students arriving per second over the window before it
     request_rate_per_second: float  # requests sent per second over the window before it
     in_session: int                 # students in session at that moment
+    statistic: str | None = None    # the SLO's broken statistic (bound slo): p50, p95, p99 or errors
 
     @property
     def broke_a_bound(self) -> bool:
         """True when a stop bound (error ratio, p95) ended the run."""
-        return self.bound in (StopBound.ERROR_RATIO, StopBound.P95_SECONDS)
+        return self.bound in (StopBound.ERROR_RATIO, StopBound.P95_SECONDS, StopBound.SLO)
 
     def describe(self) -> str:
         """One line for people: what broke, by how much, when, and the load then."""
@@ -48,6 +50,8 @@ class Stop(BaseModel):
             return f"error ratio {self.value:.2f} over {self.window_seconds:g} s > {self.limit:g} ({load})"
         if self.bound is StopBound.P95_SECONDS:
             return f"p95 {self.value:.2f} s over {self.window_seconds:g} s > {self.limit:g} s ({load})"
+        if self.bound is StopBound.SLO:
+            return f"SLO clearly broken: {self.statistic} {self.value:g} > {self.limit:g} ({load})"
         if self.bound is StopBound.DURATION:
             return f"ran its {self.limit:g} s ({load})"
         return f"interrupted after {self.value:.0f} of {self.limit:g} s ({load})"
@@ -91,6 +95,19 @@ class FirstByte(BaseModel):
     p95_seconds: float
 
 
+class Checkpoint(BaseModel):
+    """The open model's cumulative counts at one second of a readiness step (the finder differences them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at_second: float
+    intended: int
+    sent: int
+    failed: int
+    answered_ms: dict[int, int]     # answered requests' latency from the intended send time, ms -> count
+    lag_counts: list[int]
+
+
 class Summary(BaseModel):
     """A whole run's results (what `summary.json` holds)."""
 
@@ -118,6 +135,7 @@ class Summary(BaseModel):
     first_byte: dict[str, FirstByte]
     entries: list[Entry]
     errors: list[ErrorCount]
+    checkpoints: list[Checkpoint] = []   # only when the plan document asked (a readiness step)
 
     @property
     def achieved_ratio(self) -> float:

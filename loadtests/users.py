@@ -105,7 +105,7 @@ def _check(environment: Environment, **_) -> None:
         options.run_time = int(document.duration_seconds)
     setattr(options, DOCUMENT_OPTION, document.model_dump_json())
     exporter.install(environment, _SCHEDULES)
-    watch.install(environment, document.plan(), _SCHEDULES)
+    watch.install(environment, document.plan(), _SCHEDULES, document.step)
     if isinstance(environment.runner, MasterRunner):
         environment.events.test_start.add_listener(lambda **_: _count_workers(environment))
 

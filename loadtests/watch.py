@@ -17,9 +17,11 @@ import gevent
 from locust.env import Environment
 
 from loadtests import exporter
+from loadtests.document import StepWatch
 from loadtests.openmodel import REQUEST_BUCKETS, lag_quantile
 from loadtests.plan import Plan
-from loadtests.summary import Entry, ErrorCount, FirstByte, Stop, StopBound, Summary
+from loadtests.stepstats import CLEAR_MIN_SECONDS, Batch, bound_of, clearly_broken, difference, estimates
+from loadtests.summary import Checkpoint, Entry, ErrorCount, FirstByte, Stop, StopBound, Summary
 
 log = logging.getLogger("mektepnet.loadtest")
 CHECK_EVERY_SECONDS = 2.0
@@ -56,9 +58,10 @@ class Snapshot:
 class Watch:
     """Snapshots of the merged stats every CHECK_EVERY_SECONDS; stops the run when a bound breaks."""
 
-    def __init__(self, environment: Environment, plan: Plan, schedules: dict):
-        self.environment, self.plan, self.schedules = environment, plan, schedules
+    def __init__(self, environment: Environment, plan: Plan, schedules: dict, step: StepWatch | None = None):
+        self.environment, self.plan, self.schedules, self.step = environment, plan, schedules, step
         self.bounds = plan.profile.limits.stop_when
+        self.checkpoints: list[Checkpoint] = []
         # The run's start is a snapshot of zeros for the rates; the bounds are judged on the checks' snapshots alone.
         self._start = Snapshot(time.monotonic(), 0, 0, {}, 0, 0, 0)
         self.snapshots: collections.deque[Snapshot] = collections.deque([self._start])
@@ -70,6 +73,10 @@ class Watch:
         tally = exporter.merged_tally(self.environment, self.schedules)
         now = Snapshot(time.monotonic(), total.num_requests, total.num_failures, dict(total.response_times),
                        tally["arrived"], tally["sent"], tally["in_session"])
+        if self.step is not None:
+            self.checkpoints.append(Checkpoint(at_second=round(self._second(), 3), intended=tally["intended"],
+                                               sent=tally["sent"], failed=tally["failed"],
+                                               answered_ms=tally["answered_ms"], lag_counts=tally["lag_counts"]))
         self.snapshots.append(now)
         while len(self.snapshots) > 1 and now.at - self.snapshots[1].at >= self.bounds.window_seconds:
             self.snapshots.popleft()
@@ -88,7 +95,26 @@ class Watch:
         p95_seconds = window_percentile(now.response_times, first.response_times, 0.95) / 1000
         if p95_seconds > self.bounds.p95_seconds:
             return self._stop(StopBound.P95_SECONDS, p95_seconds, self.bounds.p95_seconds)
-        return None
+        return self._slo_check()
+
+    def _slo_check(self) -> Stop | None:
+        """A readiness step's SLO clearly broken since its warm-up ended."""
+        if self.step is None:
+            return None
+        before = [c for c in self.checkpoints if c.at_second <= self.step.judge_from_seconds]
+        if not before or before[-1] is self.checkpoints[-1]:
+            return None
+        first, last = before[-1], self.checkpoints[-1]
+        if last.at_second - first.at_second < CLEAR_MIN_SECONDS:
+            return None
+        batch = Batch(last.at_second - first.at_second, difference(last.answered_ms, first.answered_ms),
+                      last.failed - first.failed)
+        statistic = clearly_broken(self.step.slo, batch.answered_ms, batch.failed)
+        if statistic is None:
+            return None
+        value = estimates(self.step.slo, [batch])[statistic].value
+        stop = self._stop(StopBound.SLO, value, bound_of(self.step.slo, statistic))
+        return stop.model_copy(update={"statistic": statistic})
 
     def final(self) -> Stop:
         """Why the run ended: the bound that broke, else its duration ran out or it was interrupted."""
@@ -116,15 +142,17 @@ class Watch:
 
     def run(self) -> None:
         """Check every CHECK_EVERY_SECONDS until a bound breaks; then stop the run with exit code 3."""
+        every = self.step.checkpoint_seconds if self.step is not None else CHECK_EVERY_SECONDS
         while self.stop is None:
-            gevent.sleep(CHECK_EVERY_SECONDS)
+            gevent.sleep(every)
             self.stop = self.check()
         log.error("stopping the run: %s", self.stop.describe())
         self.environment.process_exit_code = EXIT_STOPPED
         self.environment.runner.quit()
 
 
-def summary(environment: Environment, plan: Plan, schedules: dict, stop: Stop) -> Summary:
+def summary(environment: Environment, plan: Plan, schedules: dict, stop: Stop,
+            checkpoints: list[Checkpoint] | None = None) -> Summary:
     """The run's results: per endpoint, totals, the open model's intended vs sent, lag, and why it stopped."""
     stats = environment.runner.stats
     tally = exporter.merged_tally(environment, schedules)
@@ -152,16 +180,16 @@ def summary(environment: Environment, plan: Plan, schedules: dict, stop: Stop) -
         first_byte={name: FirstByte(count=sum(counts[:-1]), p50_seconds=lag_quantile(counts[:-1], 0.5, REQUEST_BUCKETS),
                                     p95_seconds=lag_quantile(counts[:-1], 0.95, REQUEST_BUCKETS))
                     for name, counts in tally["first_bytes"].items()},
-        entries=entries, errors=errors)
+        entries=entries, errors=errors, checkpoints=checkpoints or [])
 
 
-def install(environment: Environment, plan: Plan, schedules: dict) -> None:
+def install(environment: Environment, plan: Plan, schedules: dict, step: StepWatch | None = None) -> None:
     """Start the watch when the test starts; write the summary when the process quits."""
     watches: list[tuple[Watch, gevent.Greenlet]] = []
 
     def on_test_start(**_) -> None:
         if not watches:
-            watch = Watch(environment, plan, schedules)
+            watch = Watch(environment, plan, schedules, step)
             watches.append((watch, gevent.spawn(watch.run)))
 
     def on_quitting(**_) -> None:
@@ -169,8 +197,8 @@ def install(environment: Environment, plan: Plan, schedules: dict) -> None:
             greenlet.kill(block=False)
         path = environment.parsed_options.mektep_summary
         if path:
-            watch = watches[0][0] if watches else Watch(environment, plan, schedules)
-            result = summary(environment, plan, schedules, watch.final())
+            watch = watches[0][0] if watches else Watch(environment, plan, schedules, step)
+            result = summary(environment, plan, schedules, watch.final(), watch.checkpoints)
             Path(path).write_text(result.model_dump_json(indent=1), encoding="utf-8")
 
     environment.events.test_start.add_listener(on_test_start)

@@ -11,7 +11,7 @@ SUB_COMMANDS = {
     "calendar": ["days", "validate"],
     "norms": ["show", "check"],
     "ndt7": ["serve", "test"],
-    "loadtest": ["run", "plan", "worker"],
+    "loadtest": ["run", "plan", "worker", "readiness"],
     "platform-sim": ["serve", "capacity"],
     "demo": [],
 }
