@@ -69,7 +69,7 @@ def test_a_time_compressed_search_finds_each_declared_capacity_within_10_percent
     assert found.students_in_session > 0 and 0 < found.share_of_first_bell_peak < 1
 
 
-@pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.parametrize("platform", ["api", "tutor", "kundelik"])
 def test_full_length_searches_over_ten_seeds_are_within_10_percent_and_their_intervals_hold_the_truth(tmp_path, platform):
     truth = _truth(platform)
