@@ -68,7 +68,8 @@ def commands(options: RunOptions, document: PlanDocument) -> tuple[list[str], li
     return master, worker_commands
 
 
-def _listening(host: str, port: int) -> bool:
+def listening(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections at host:port (within a second)."""
     try:
         with socket.create_connection((host, port), timeout=1):
             return True
@@ -82,7 +83,7 @@ def start_simulators(options: RunOptions, document: PlanDocument) -> list[Simula
     for target in document.targets:
         parts = urlsplit(target)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        if not options.simulator or not is_loopback(host) or _listening(host, port):
+        if not options.simulator or not is_loopback(host) or listening(host, port):
             continue
         config = SimulatorConfig(profile=document.profile, host=host, port=port,
                                  quarter_end=document.plan().shape.quarter_end)

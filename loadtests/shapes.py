@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from core.errors import CoreError
 from core.registry import Registry
@@ -65,6 +68,16 @@ SHAPES: dict[str, Shape] = {shape.name: shape for shape in (
           (Group("everyone", 0, ((0.0, 1.0), (1.0, 1.0))),)),
 )}
 
+
+
+def known_shape(name: str) -> str:
+    """The name of a shipped shape (ValueError naming the known ones otherwise)."""
+    if name not in SHAPES:
+        raise ValueError(f"unknown shape; known: {', '.join(SHAPES)}")
+    return name
+
+
+ShapeName = Annotated[str, AfterValidator(known_shape)]
 
 @dataclass(frozen=True)
 class Quantile:

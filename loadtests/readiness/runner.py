@@ -8,7 +8,6 @@ loopback and nothing listens) and returns the Readiness. Rates in requests/s, ti
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from core.registry import Registry
 from loadtests.capacityplan import demands
 from loadtests.document import students_per_group
 from loadtests.plan import Plan
+from loadtests.launch import listening
 from loadtests.profile import Profile, load_profile
 from loadtests.readiness.finder import FinderSettings, max_rps, search_steps, with_hold
 from loadtests.readiness.result import Readiness, StepResult
@@ -91,19 +91,11 @@ def prepare(request: Request, settings: FinderSettings, registry: Registry) -> P
     return Prepared(request, settings, profile, context, ceiling, first_bell_peak(profile, request.platform, registry))
 
 
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def _simulator(prepared: Prepared) -> SimulatorHandle | None:
     """The platform simulator on the (loopback) target where nothing listens yet."""
     parts = urlsplit(prepared.context.targets[0])
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    if not is_loopback(host) or _listening(host, port):
+    if not is_loopback(host) or listening(host, port):
         return None
     prepared.request.run_dir.mkdir(parents=True, exist_ok=True)
     return start_simulator(SimulatorConfig(prepared.context.profile, host, port, seed=prepared.request.seed),
