@@ -9,6 +9,7 @@ its own scheduler inside a window that opens now, and uploads everything through
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -111,13 +112,23 @@ async def run_live_probes(plan: LivePlan, schools: list[School], db: str, state_
         agent.record = _counting(agent.record, counter, probe.methods)
     stop = asyncio.Event()
     runs = [asyncio.create_task(agent.run(stop)) for agent in agents]
+    # Ctrl-C stops the agents the way SIGTERM stops `probe run` (cancelling them mid-write of an outbox would not)
+    loop, interrupted = asyncio.get_running_loop(), asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupted.set)
     try:
-        await _measure_then_drain(plan, agents, recorded, stop, tick)
+        measuring = asyncio.create_task(_measure_then_drain(plan, agents, recorded, stop, tick))
+        await asyncio.wait([measuring, asyncio.create_task(interrupted.wait())], return_when=asyncio.FIRST_COMPLETED)
+        measuring.cancel()
         for agent, probe in zip(agents, probes):
             probe.pending = agent.outbox.depth()[0]
     finally:
         stop.set()
         await asyncio.gather(*runs, return_exceptions=True)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    if interrupted.is_set():
+        raise KeyboardInterrupt
     for agent, counter, probe in zip(agents, recorded, probes):
         probe.kinds, probe.clock_offset_seconds = counter, agent.clock.offset_seconds()
     return probes

@@ -125,9 +125,9 @@ class Demo:
         self.index(workbook)
 
     def _dashboard_school(self, registry: Registry, live: list) -> str:
-        """The school the school dashboard's queries are run for: a live one in session, else a simulated one."""
+        """The school the school dashboard's queries are run for: a live one, judged if one is."""
         judged = [probe["school_id"] for probe in self.outcome.live if probe["verdict"] != "no data"]
-        return judged[0] if judged else next(s.school_id for s in registry if s not in live)
+        return judged[0] if judged else live[0].school_id
 
     def registry(self) -> Registry:
         """Stage 1: a synthetic national registry in out/registry.csv."""
@@ -152,18 +152,28 @@ class Demo:
         store = Store(self.services.db)
         shown = [time.monotonic(), 0]
 
-        def progress(count: int) -> None:
+        interrupted = []
+
+        def progress(count: int) -> None:             # between chunks: the one safe point to stop writing
+            if interrupted:
+                raise KeyboardInterrupt
             shown[1] += count
             if time.monotonic() - shown[0] > 3:
                 shown[0] = time.monotonic()
                 self.say(f"{shown[1]:,} records ...")
 
+        handlers = {signum: signal.signal(signum, lambda *_: interrupted.append(True))
+                    for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
             written = into_store(simulator, store, first, days, [load_policy("ministry")], on_progress=progress)
             store.sync_schools(registry)          # the live schools belong in the views Grafana joins, too
             raw = store.count()
         finally:
             store.close()
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+        if interrupted:
+            raise KeyboardInterrupt
         self.outcome.history_first, self.outcome.history_records = first.isoformat(), written
         self.say(f"{written:,} records ({len(simulator.silent)} probes silent by design); the store holds {raw:,} "
                  f"raw rows")
