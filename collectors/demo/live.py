@@ -149,11 +149,12 @@ async def _measure_then_drain(plan: LivePlan, agents: list[Agent], recorded: lis
         await asyncio.sleep(3.0)
         total = sum(recorded, Counter())
         tick(f"{time.monotonic() - started:.0f} s: " + ", ".join(f"{count} {kind}" for kind, count in sorted(total.items())))
-    ended, told = time.time(), time.monotonic()
+    for agent in agents:                          # the measuring time is over: what is measured now is not kept
+        agent.record = lambda measurements: None
+    told = time.monotonic()
     deadline = time.monotonic() + UPLOAD_DEADLINE_SECONDS
-    while time.monotonic() < deadline:            # the jobs go on meanwhile: done once each agent uploaded since
-        if all(agent.uploader.stats.last_success and agent.uploader.stats.last_success > ended
-               for agent in agents):
+    while time.monotonic() < deadline:
+        if all(agent.outbox.depth()[0] == 0 for agent in agents):
             return
         if time.monotonic() - told > 3:
             told = time.monotonic()

@@ -125,9 +125,10 @@ class Demo:
         self.index(workbook)
 
     def _dashboard_school(self, registry: Registry, live: list) -> str:
-        """The school the school dashboard's queries are run for: a live one, judged if one is."""
-        judged = [probe["school_id"] for probe in self.outcome.live if probe["verdict"] != "no data"]
-        return judged[0] if judged else live[0].school_id
+        """The school the school dashboard's queries are run for: a live one, judged and with a download if any."""
+        best = max(self.outcome.live, key=lambda p: (p["verdict"] != "no data", "download" in p["records"]),
+                   default=None)
+        return best["school_id"] if best else live[0].school_id
 
     def registry(self) -> Registry:
         """Stage 1: a synthetic national registry in out/registry.csv."""
