@@ -59,9 +59,9 @@ class IndexPage:
         self.figures.setdefault(section, []).append((label, str(value)))
 
 
-STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
-         "table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #ccc;padding:.3rem .6rem;"
-         "text-align:left}th{background:#f3f3f3}code{background:#f6f6f6}")
+STYLE = "".join(("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}",
+                 "table{border-collapse:collapse;margin-bottom:1.5rem}",
+                 "td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}"))
 
 
 def write_index(page: IndexPage, out: Path) -> Path:

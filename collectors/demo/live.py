@@ -13,17 +13,17 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from collectors import enrolment
 from collectors.exporter import VERDICT_KINDS
 from collectors.store import Store
+from core.norms import load_policy
 from core.registry import Registry
 from core.school import School
 from core.school_calendar import SchoolCalendar
-from core.norms import load_policy
 from core.timezone import almaty, to_local
 from core.verdict import Period, Verdict, evaluate
 from probes.agent import Agent
@@ -100,7 +100,7 @@ async def run_live_probes(plan: LivePlan, schools: list[School], db: str, state_
         codes = {school.school_id: enrolment.issue_code(store, school.school_id) for school in schools}
     finally:
         store.close()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     agents, probes = [], []
     for school in schools:
         state_dir = state_root / school.school_id
@@ -164,7 +164,7 @@ async def _measure_then_drain(plan: LivePlan, agents: list[Agent], recorded: lis
 
 def today_verdict(db: str, school: School, calendar: SchoolCalendar, policy: str = "ministry") -> Verdict:
     """The school's verdict over today (Asia/Almaty) from what the store trusts, as the collector judges it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     today = to_local(now).date()
     store = Store(db)
     try:

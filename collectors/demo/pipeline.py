@@ -15,7 +15,7 @@ import json
 import signal
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -109,7 +109,7 @@ class Demo:
         self.stage("the collector on loopback (SQLite store in the output folder)")
         self.services.start_collector(self.out / "registry.csv", self.settings.days)
         self.say(f"{self.services.collector.url}  (OpenAPI at /docs, Prometheus at /metrics)")
-        live_schools = pick_schools(registry, self.calendar, self.settings.live_probes, datetime.now(timezone.utc))
+        live_schools = pick_schools(registry, self.calendar, self.settings.live_probes, datetime.now(UTC))
         self.history(registry, {s.school_id for s in live_schools})
         self.stage("the ndt7 server and the platform simulator (processes of their own)")
         ndt7 = self.services.start_ndt7()
@@ -183,7 +183,7 @@ class Demo:
         """Stage 5: live probes enrol with codes, measure for real and upload through the ingest API."""
         self.stage(f"{len(schools)} live probes: enrolled with one-time codes, measuring for real for "
                    f"{self.settings.live_seconds:.0f} s")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for school in schools:
             session = "in session now" if self.calendar.in_school_hours(school, now) else "outside its school hours now"
             self.say(f"{school.school_id} ({school.category.value}, {school.locality.value}): {session}")
