@@ -59,15 +59,16 @@ class IndexPage:
         self.figures.setdefault(section, []).append((label, str(value)))
 
 
-STYLE = "".join(("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}",
-                 "table{border-collapse:collapse;margin-bottom:1.5rem}",
-                 "td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}"))
+STYLE = ("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
+         "table{border-collapse:collapse;margin-bottom:1.5rem}"
+         "td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}")
 
 
 def write_index(page: IndexPage, out: Path) -> Path:
     """Write out/index.html: the figures, the notes, then every file under `out` as a relative link."""
-    parts = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(page.title)}"
-             f"</title><style>{STYLE}</style></head><body><h1>{html.escape(page.title)}</h1>"]
+    head = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(page.title)}"
+            f"</title><style>{STYLE}</style></head><body><h1>{html.escape(page.title)}</h1>")
+    parts = [head]
     for section, rows in page.figures.items():
         parts.append(f"<h2>{html.escape(section)}</h2><table>")
         parts += [f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in rows]
