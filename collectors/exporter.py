@@ -123,8 +123,10 @@ class Verdicts:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the background refresh."""
+        """Stop the background refresh and wait for a refresh under way (the store may be closed next)."""
         self._stop.set()
+        if getattr(self, "_thread", None) is not None:
+            self._thread.join()
 
 
 def latest_checks(checks: list[Measurement]) -> dict[str, tuple[float, bool, float | None]]:

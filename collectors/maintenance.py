@@ -72,8 +72,11 @@ class Maintenance:
                 except Exception:             # noqa: BLE001 - the next pass tries again
                     log.exception("maintenance pass failed")
 
-        threading.Thread(target=loop, name="maintenance", daemon=True).start()
+        self._thread = threading.Thread(target=loop, name="maintenance", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """Stop after the current pass."""
+        """Stop after the current pass and wait for it (the store may be closed next)."""
         self._stop.set()
+        if getattr(self, "_thread", None) is not None:
+            self._thread.join()

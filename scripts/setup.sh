@@ -11,11 +11,12 @@ with_tests=0
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 
-debs=(python3 python3-venv python3-dev gcc tzdata fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0)
+debs=(python3 python3-venv python3-dev gcc tzdata fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 prometheus)
+# `mektepnet demo` starts its own Prometheus (the package's daemon is kept from starting, below).
 # Tests use real servers and real network paths: promtool, iperf3 (the ndt7 anchor), namespaces
 # with tc and iptables, ethtool to switch checksum offload off on veth ends, nginx and wrk for the
 # load-generator benchmark (the target and the anchor).
-[ "$with_tests" = 1 ] && debs+=(prometheus prometheus-alertmanager iperf3 iproute2 iptables ethtool openssl iputils-ping curl postgresql snmpd snmp prometheus-snmp-exporter nginx-light wrk chromium poppler-utils)
+[ "$with_tests" = 1 ] && debs+=(prometheus-alertmanager iperf3 iproute2 iptables ethtool openssl iputils-ping curl postgresql snmpd snmp prometheus-snmp-exporter nginx-light wrk chromium poppler-utils)
 missing=()
 for pkg in "${debs[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -23,7 +24,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $sudo_cmd apt-get update -q
-    # Packaged daemons (prometheus) must not start themselves: tests start their own instances.
+    # Packaged daemons (prometheus) must not start themselves: the demo and the tests start their own.
     printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
     $sudo_cmd chmod +x /usr/sbin/policy-rc.d
     $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
