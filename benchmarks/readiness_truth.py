@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 from loadtests.capacity import load_generator_capacity
-from loadtests.profile import load_profile
+from loadtests.profile import READINESS_PROFILE, load_profile
 from loadtests.slo import parse_slo
 from loadtests.truth import REQUESTS, Truth, true_readiness
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "loadtests" / "readiness.yaml"
+FIXTURE = READINESS_PROFILE
 # The SLO each declared capacity is judged by: one refusal-bound, one latency-bound, one mixed.
 CAPACITIES = {"api": "p95<800ms,errors<1%", "tutor": "p95<300ms,errors<1%", "kundelik": "p95<500ms,errors<1%"}
 

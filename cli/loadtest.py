@@ -42,7 +42,8 @@ def _registry(path: Path | None):
 
 OPTIONS = typer.Option(None, "--options", help="Run options (YAML, keys as in deploy/loadtest.example.yaml); "
                        "options given on the command line override it.")
-PROFILE = typer.Option(None, "--profile", help="Platform profile (YAML); default: the embedded local simulator profile.")
+PROFILE = typer.Option(None, "--profile", help="Platform profile (YAML), or a shipped one by name: local (the "
+                       "default: the national platforms on the simulator) or readiness (three small declared capacities).")
 SHAPE = typer.Option(None, "--shape", help="first-bell (default), second-shift, quarter-end, new-platform or steady.")
 STUDENTS = typer.Option(None, "--students", help="Students in the run (default: the registry's, times --scale).")
 SCALE = typer.Option(None, "--scale", help="Factor on the registry's students per shift and region (default 0.001).")

@@ -40,7 +40,8 @@ def fill_page(page: IndexPage, out: Path, outcome, headline: Headline | None) ->
     readiness = read_json(out / "readiness" / "readiness.json")
     page.add("Readiness (reduced: one platform, a 30 s budget)", "result", outcome.readiness)
     if isinstance(readiness, dict):
-        for key in ("platform", "verdict", "concurrent_students", "rps", "arrivals_per_second"):
+        for key in ("platform", "verdict", "requests_per_second", "interval_low_rps", "interval_high_rps",
+                    "students_in_session", "reason"):
             if key in readiness:
                 page.add("Readiness (reduced: one platform, a 30 s budget)", key, readiness[key])
     for source, answered in outcome.queries.items():

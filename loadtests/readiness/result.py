@@ -6,10 +6,11 @@ over answered requests, ratios 0-1.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import CoreError, problems_from_pydantic
 
@@ -84,6 +85,7 @@ class Readiness(BaseModel):
     seed: int
     reason: str                         # one sentence for people
     steps: list[StepResult]
+    finished_at: datetime = Field(default_factory=lambda: datetime.now(UTC))   # when the search ended (UTC)
 
 
 def write_readiness(result: Readiness, path: Path) -> Path:

@@ -2,7 +2,7 @@ import pytest
 
 from core.errors import CoreError
 from loadtests.journeys import journeys, requests_per_student_second
-from loadtests.profile import REQUIRED_ENDPOINTS, PlatformKind, load_profile
+from loadtests.profile import READINESS_PROFILE, REQUIRED_ENDPOINTS, PlatformKind, load_profile
 from tests.helpers.cli import FIXTURES
 from tests.helpers.tools import single_problem
 
@@ -11,7 +11,7 @@ PROFILES = FIXTURES / "loadtests"
 
 def test_the_embedded_profile_has_every_kind_and_the_endpoints_its_journeys_use():
     # The embedded profile rehearses the national platforms; a single API (endpoint) is the readiness fixture's.
-    profile, readiness = load_profile(), load_profile(PROFILES / "readiness.yaml")
+    profile, readiness = load_profile(), load_profile(READINESS_PROFILE)
     assert {p.kind for p in profile.platforms.values()} == set(PlatformKind) - {PlatformKind.ENDPOINT}
     assert PlatformKind.ENDPOINT in {p.kind for p in readiness.platforms.values()}
     for platform in [*profile.platforms.values(), *readiness.platforms.values()]:

@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from loadtests.profile import load_profile
+from loadtests.profile import READINESS_PROFILE, load_profile
 from loadtests.readiness import Readiness, StepStatus, Verdict
 from loadtests.slo import parse_slo
 from loadtests.truth import true_readiness
@@ -15,7 +15,7 @@ from tests.helpers.cli import FIXTURES, ROOT, run_cli
 from tests.helpers.platformsim import platform_sim
 
 PROFILES = FIXTURES / "loadtests"
-FIXTURE = PROFILES / "readiness.yaml"
+FIXTURE = READINESS_PROFILE
 # The SLO each declared capacity is judged by (docs/readiness.md).
 SLOS = {"api": "p95<800ms,errors<1%", "tutor": "p95<300ms,errors<1%", "kundelik": "p95<500ms,errors<1%"}
 TRUTH_SEEDS = (1, 2, 3)

@@ -6,13 +6,12 @@ import pytest
 from core.errors import CoreError
 from loadtests.capacity import load_generator_capacity
 from loadtests.journeys import requests_per_student_second
-from loadtests.profile import Profile, load_profile
+from loadtests.profile import READINESS_PROFILE, Profile, load_profile
 from loadtests.slo import parse_slo
 from loadtests.truth import (Truth, endpoint_shares, mmck, queue_latencies, queue_of, requests_per_session,
                              true_readiness)
-from tests.helpers.cli import FIXTURES
 
-READINESS = FIXTURES / "loadtests" / "readiness.yaml"
+READINESS = READINESS_PROFILE
 # The SLO each capacity of the readiness fixture is judged by (docs/readiness.md).
 CAPACITIES = {"api": "p95<800ms,errors<1%", "tutor": "p95<300ms,errors<1%", "kundelik": "p95<500ms,errors<1%"}
 
