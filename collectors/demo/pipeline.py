@@ -284,13 +284,14 @@ class Demo:
         queries = [q for q in prometheus.dashboard_queries(exported) if prometheus.source_of(q[2]) != "loadtest"]
         checks = prometheus.run_queries(prometheus_url, queries, school_id) + getattr(self, "_loadtest_checks", [])
         prometheus.save(checks, self.out / "prometheus" / "checks.json")
-        for source in ("collector", "ndt7", "loadtest", "snmp"):
+        for source in ("collector", "ndt7", "loadtest", "snmp", "fleet"):
             mine = [c for c in checks if c.source == source]
             answered = sum(c.series > 0 for c in mine)
             self.outcome.queries[source] = answered
             if mine:
                 self.say(f"{source}: {answered} of {len(mine)} panel queries return data"
-                         + (" (no SNMP devices in the demo)" if source == "snmp" else ""))
+                         + {"snmp": " (no SNMP devices in the demo)",
+                            "fleet": " (the demo publishes no signed updates)"}.get(source, ""))
         self._save()
 
     def report(self, readiness: Path | None) -> Path | None:

@@ -23,7 +23,8 @@ from collectors.demo.children import Children, free_port
 INTERVAL = "2s"
 # Grafana's variables and macros as the demo fills them in ($school is set to a live probe's school).
 VARIABLES = {"$region": ".*", "$platform": ".*", "$__rate_interval": "1m", "$__range": "15m"}
-SOURCES = ("loadtest", "snmp", "ndt7")        # metrics of other services than the collector
+# Metrics of other services, or of collector features the demo does not use (SNMP devices, signed updates).
+SOURCES = ("loadtest", "snmp", "ndt7", "fleet")
 
 
 @dataclass(frozen=True)
