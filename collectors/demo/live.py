@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from collectors import enrolment
 from collectors.exporter import VERDICT_KINDS
+from collectors.demo.services import NDT7_NAME
 from collectors.store import Store
 from core.norms import load_policy
 from core.registry import Registry
@@ -86,7 +87,7 @@ def probe_config(plan: LivePlan, school: School, state_dir: Path, now: datetime)
                      interval_seconds=plan.job_interval_seconds, hours="always")],
         "throughput": {"day_windows": [window], "daytime_tests": plan.throughput_tests, "night_tests": 0, "school_days_only": False},
         "modules": {"icmp": {"count": 5, "interval_seconds": 0.05, "tcp_port": collector.port},
-                    "ndt7": {"servers": [{"name": "demo-ndt7", "url": plan.ndt7_url}],
+                    "ndt7": {"servers": [{"name": NDT7_NAME, "url": plan.ndt7_url, "requires_token": True}],
                              "max_bytes_per_subtest": plan.subtest_bytes}},
         "upload": {"interval_seconds": 2.0, "backoff_initial_seconds": 0.5, "backoff_max_seconds": 5.0}})
 

@@ -12,11 +12,16 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collectors.api import IngestSettings
 from collectors.demo.children import Children, cli, free_port
 from collectors.server import CollectorThread, start_in_thread
 from collectors.settings import CollectorSettings
+from probes.ndt7.tokens import PUBLIC_KEY_FILE, SIGNING_KEY_FILE, generate_key_pair
 
 DAY_SECONDS = 86_400
+
+
+NDT7_NAME = "demo-ndt7"      # the ndt7 server's name in the probes' list: its tokens' audience
 
 
 @dataclass
@@ -42,7 +47,9 @@ class Services:
         """The collector on a free loopback port: the demo's store and registry, the shipped policy, batches
         stored in the API process, verdicts and roll-ups every two seconds, and latest values exported for
         as long as the simulated history reaches back."""
+        signing_key, _ = self.ndt7_keys()
         settings = CollectorSettings(db=self.db, port=0, registry=registry, ingest_workers=0,
+                                     ingest=IngestSettings(ndt7_signing_key=signing_key),
                                      max_age_seconds=(history_days + 1) * DAY_SECONDS, verdict_every_seconds=2.0,
                                      maintenance_every_seconds=2.0)
         self.collector = start_in_thread(settings)
@@ -51,12 +58,23 @@ class Services:
         self.remember("collector_docs", f"{self.collector.url}/docs")
         return self.collector
 
+    def ndt7_keys(self) -> tuple[Path, Path]:
+        """The demo's ndt7 access-token key pair (private, public), made once per output folder: the collector
+        signs each live probe's tokens, the ndt7 server verifies them offline, as in production."""
+        directory = self.out / "keys"
+        private, public = directory / SIGNING_KEY_FILE, directory / PUBLIC_KEY_FILE
+        if not (private.exists() and public.exists()):
+            generate_key_pair(directory)
+        return private, public
+
     def start_ndt7(self, seconds: float = 60.0) -> str:
         """`mektepnet ndt7 serve` on a free port; its ws:// URL (the server writes it once it listens)."""
         url_file = self.out / "logs" / "ndt7.url"
-        # every live probe tests from 127.0.0.1, which the per-probe rate limit would count as one probe
+        # Tokens signed by the collector for this server's name; the limit is per verified probe, raised from
+        # the production 60 tests an hour because a live probe here tests every few seconds.
         process = self.children.start("ndt7", cli("ndt7", "serve", "--port", "0", "--url-file", str(url_file),
-                                                  "--tests-per-token-per-hour", "3600"))
+                                                  "--token-public-key", str(self.ndt7_keys()[1]),
+                                                  "--token-audience", NDT7_NAME, "--tests-per-token-per-hour", "3600"))
         deadline = time.monotonic() + seconds
         while not (url_file.exists() and url_file.read_text().strip()):
             if process.poll() is not None or time.monotonic() > deadline:
