@@ -12,14 +12,20 @@ fresh process (time inside it, peak RSS of the whole process):
 
 - `report`: the report's analysis as `mektepnet report inequality` runs it (`reports.build.analyse_store`):
   read the store, both periods, every indicator; rendering is left out (its cost does not grow with days);
-- `ours`: the compared aggregates from Parquet with pandas and `reports.analysis`;
-- `duckdb`: the same aggregates in SQL by DuckDB on the same Parquet files.
+- `ours`: the compared aggregates from Parquet with pandas and `reports.analysis` (the aggregates alone);
+- `duckdb`: the same aggregates in SQL by DuckDB on the same Parquet files;
+- `ours_store`: the same aggregates from the store through its read API (`daily_figures`, `day_verdicts`) and the
+  registry: the read timed with them;
+- `duckdb_store`: the same aggregates by DuckDB from its own database file, which holds the store's `daily` and
+  `daily_verdicts` tables whole (every day and kind, as the store holds them) and the registry's schools, filtered
+  to the period, the downloads and the policy in its SQL: its read timed with them.
 
 The Parquet files are the period's download roll-ups and day verdicts, exported from the store once through its
-read API, and the registry's schools (DuckDB's sqlite scanner is an extension this machine cannot download).
+read API, and the registry's schools; the DuckDB file is copied from the store once and kept beside it (DuckDB's
+sqlite scanner is an extension this machine cannot download). Neither export is timed.
 Aggregates: per-school median download over the period, compliance shares (schools, students) by region and by
 locality, weighted Gini and Theil-T (with between/within parts by region and locality) of per-student bandwidth.
-Both sides' aggregates are checked equal before any time is printed.
+All four sides' aggregates are checked equal before any time is printed.
 
     nice python -m benchmarks.report --period month        # and --period year; --schools 200 --days 7 for a corner
 """
@@ -123,13 +129,32 @@ def export(db: Path, period: Period, folder: Path) -> None:
 
 def ours(folder: Path) -> Aggregates:
     """The aggregates by the report's own analysis functions (pandas) on the Parquet files."""
+    schools = pd.read_parquet(folder / "schools.parquet")     # the columns the aggregates use, as DuckDB reads them
+    daily = pd.read_parquet(folder / "daily.parquet", columns=["school_id", "kind", "median"])
+    verdicts = pd.read_parquet(folder / "verdicts.parquet", columns=["school_id", "status"])
+    return aggregates(schools, daily, verdicts)
+
+
+def ours_from_store(db: Path, period: Period) -> Aggregates:
+    """The aggregates by the report's analysis functions on the store's read API and the registry (the read timed)."""
+    from collectors.store import Store
+    from core.registry import load_registry
+    from reports.analysis.schools import school_frame
+
+    store = Store(db)
+    try:
+        daily, verdicts = store.daily_figures(period, ("download",)), store.day_verdicts(POLICY, period)
+    finally:
+        store.close()
+    return aggregates(school_frame(load_registry(db.with_suffix(".csv"))), daily, verdicts)
+
+
+def aggregates(schools: pd.DataFrame, daily: pd.DataFrame, verdicts: pd.DataFrame) -> Aggregates:
+    """The compared figures from the schools (school_frame), download roll-ups and day verdicts, by `reports.analysis`."""
     from reports.analysis.compliance import compliance, statuses
     from reports.analysis.inequality import theil_decomposition, weighted_gini
     from reports.analysis.schools import counted, school_figures
 
-    schools = pd.read_parquet(folder / "schools.parquet")     # the columns the aggregates use, as DuckDB reads them
-    daily = pd.read_parquet(folder / "daily.parquet", columns=["school_id", "kind", "median"])
-    verdicts = pd.read_parquet(folder / "verdicts.parquet", columns=["school_id", "status"])
     figures = school_figures(schools, daily, verdicts)
     by_policy = statuses(figures, {POLICY: verdicts})
     shares = pd.concat([compliance(figures, by_policy, by).rename(columns={by: "group"}).assign(grouping=by)
@@ -145,11 +170,11 @@ def ours(folder: Path) -> Aggregates:
 
 FIGURES_SQL = """
 CREATE TEMP TABLE figures AS
-WITH med AS (SELECT school_id, median("median") AS download_bps FROM read_parquet('{daily}')
+WITH med AS (SELECT school_id, median("median") AS download_bps FROM {daily}
              WHERE kind = 'download' AND "median" IS NOT NULL GROUP BY school_id),
      days AS (SELECT school_id, sum(CASE WHEN status = 'meets' THEN 1 ELSE 0 END) AS meeting,
                      sum(CASE WHEN status IN ('meets', 'below') THEN 1 ELSE 0 END) AS judged
-              FROM read_parquet('{verdicts}') GROUP BY school_id)
+              FROM {verdicts} GROUP BY school_id)
 SELECT s.school_id, s.region, s.locality, s.students, s.contracted_bps > 0 AS connected,
        med.download_bps IS NOT NULL AS measured,
        CASE WHEN s.contracted_bps > 0 THEN med.download_bps ELSE 0 END
@@ -157,7 +182,7 @@ SELECT s.school_id, s.region, s.locality, s.students, s.contracted_bps > 0 AS co
        med.download_bps,
        CASE WHEN s.contracted_bps <= 0 THEN 'below' WHEN coalesce(days.judged, 0) = 0 THEN 'no data'
             WHEN 2 * days.meeting > days.judged THEN 'meets' ELSE 'below' END AS status
-FROM read_parquet('{schools}') s LEFT JOIN med USING (school_id) LEFT JOIN days USING (school_id)
+FROM {schools} s LEFT JOIN med USING (school_id) LEFT JOIN days USING (school_id)
 """
 SHARES_SQL = """
 SELECT '{by}' AS grouping, {by} AS "group",
@@ -193,9 +218,31 @@ def by_duckdb(folder: Path) -> Aggregates:
     """The same aggregates in SQL by DuckDB on the same Parquet files."""
     import duckdb
 
-    files = {name: str(folder / f"{name}.parquet") for name in ("daily", "verdicts", "schools")}
     db = duckdb.connect()
-    db.execute(FIGURES_SQL.format(**files))
+    try:
+        return duckdb_aggregates(db, {name: f"read_parquet('{folder / name}.parquet')"
+                                      for name in ("daily", "verdicts", "schools")})
+    finally:
+        db.close()
+
+
+def duckdb_from_store(db: Path, period: Period) -> Aggregates:
+    """The same aggregates in SQL by DuckDB from its own database file holding the store's tables (`to_duckdb`)."""
+    import duckdb
+
+    days = f"day BETWEEN '{period.first}' AND '{period.last}'"
+    duck = duckdb.connect(str(db.with_suffix(".duckdb")), read_only=True)
+    try:
+        return duckdb_aggregates(duck, {"daily": f"(SELECT * FROM daily WHERE {days} AND kind = 'download')",
+                                        "verdicts": f"(SELECT * FROM daily_verdicts WHERE {days} AND policy = '{POLICY}')",
+                                        "schools": "schools"})
+    finally:
+        duck.close()
+
+
+def duckdb_aggregates(db, tables: dict[str, str]) -> Aggregates:
+    """The aggregates in SQL on a DuckDB connection, from the table expressions `daily`, `verdicts` and `schools`."""
+    db.execute(FIGURES_SQL.format(**tables))
     medians = db.execute("SELECT school_id, download_bps FROM figures WHERE measured AND connected").df()
     shares = db.execute(" UNION ALL ".join(SHARES_SQL.format(by=by) for by in GROUPINGS)).df()
     db.execute(VALUES_SQL)
@@ -203,10 +250,41 @@ def by_duckdb(folder: Path) -> Aggregates:
     for by in GROUPINGS:
         total, within, between = db.execute(THEIL_SQL.format(by=by)).fetchone()
         inequality.update({"theil": total, f"theil_within_{by}": within, f"theil_between_{by}": between})
-    db.close()
     return Aggregates(medians.set_index("school_id")["download_bps"],
                       shares.set_index(["grouping", "group"])[["school_share", "student_share"]],
                       pd.Series(inequality, dtype="float64"))
+
+
+def to_duckdb(db: Path) -> Path:
+    """The store's `daily` and `daily_verdicts` tables (every row, text days as stored) and the registry's schools
+    copied once into a DuckDB database file beside the store, as DuckDB would hold them; its path."""
+    import sqlite3
+
+    import duckdb
+
+    from core.registry import load_registry
+    from reports.analysis.schools import school_frame
+
+    target = db.with_suffix(".duckdb")
+    if target.is_file():
+        return target
+    partial = target.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    source, duck = sqlite3.connect(db), duckdb.connect(str(partial))
+    try:
+        for table in ("daily", "daily_verdicts"):
+            for number, chunk in enumerate(pd.read_sql_query(f"SELECT * FROM {table}", source, chunksize=500_000)):
+                duck.register("chunk", chunk)
+                duck.execute(f"INSERT INTO {table} SELECT * FROM chunk" if number else
+                             f"CREATE TABLE {table} AS SELECT * FROM chunk")
+                duck.unregister("chunk")
+        duck.register("registry", school_frame(load_registry(db.with_suffix(".csv"))))
+        duck.execute("CREATE TABLE schools AS SELECT * FROM registry")
+    finally:
+        source.close()
+        duck.close()
+    partial.rename(target)
+    return target
 
 
 def report_analysis(db: Path, period: Period) -> int:
@@ -238,7 +316,8 @@ def _close(a, b) -> bool:
                             equal_nan=True))
 
 
-PHASES = {"ours": ours, "duckdb": by_duckdb}
+PHASES = {"ours": ours, "duckdb": by_duckdb}                     # on the Parquet export (a folder)
+STORE_PHASES = {"report": report_analysis, "ours_store": ours_from_store, "duckdb_store": duckdb_from_store}
 
 
 def measure(phase: str, *arguments: str) -> dict:
@@ -253,9 +332,9 @@ def measure(phase: str, *arguments: str) -> dict:
 
 def _phase(phase: str, arguments: list[str], result: Path) -> None:
     started = time.perf_counter()
-    if phase == "report":
-        value = report_analysis(Path(arguments[0]), Period(date.fromisoformat(arguments[1]),
-                                                             date.fromisoformat(arguments[2])))
+    if phase in STORE_PHASES:
+        value = STORE_PHASES[phase](Path(arguments[0]), Period(date.fromisoformat(arguments[1]),
+                                                               date.fromisoformat(arguments[2])))
     else:
         value = PHASES[phase](Path(arguments[0]))
     seconds = time.perf_counter() - started
@@ -269,16 +348,21 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(db: Path, period: Period) -> dict:
-    """Export the period once, then the report's analysis, our aggregates and DuckDB's; checks they agree."""
+    """Export the period once (Parquet, and the store's tables into DuckDB), then the report's analysis, and the
+    aggregates by us and by DuckDB on the Parquet files and from each one's store; checks they all agree."""
+    to_duckdb(db)
+    span = (str(db), period.first.isoformat(), period.last.isoformat())
     with tempfile.TemporaryDirectory(prefix="mektepnet-report-") as folder:
         export(db, period, Path(folder))
         rows = {"days": (period.last - period.first).days + 1,
                 "daily_rows": len(pd.read_parquet(Path(folder) / "daily.parquet", columns=["school_id"])),
-                "report": measure("report", str(db), period.first.isoformat(), period.last.isoformat()),
-                "ours": measure("ours", folder), "duckdb": measure("duckdb", folder)}
-    wrong = differences(rows["ours"].pop("value"), rows["duckdb"].pop("value"))
-    if wrong:
-        raise SystemExit(f"ours and DuckDB disagree on: {', '.join(wrong)}")
+                "report": measure("report", *span), "ours": measure("ours", folder), "duckdb": measure("duckdb", folder),
+                "ours_store": measure("ours_store", *span), "duckdb_store": measure("duckdb_store", *span)}
+    mine = rows["ours"].pop("value")
+    for side in ("duckdb", "ours_store", "duckdb_store"):
+        wrong = differences(mine, rows[side].pop("value"))
+        if wrong:
+            raise SystemExit(f"ours and {side} disagree on: {', '.join(wrong)}")
     rows["schools"] = rows["report"].pop("value")
     built = db.with_suffix(".json")
     rows.update(json.loads(built.read_text()) if built.is_file() else {})
@@ -286,19 +370,23 @@ def run(db: Path, period: Period) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: the data, the store's build, then time and peak memory of each side and ours / DuckDB."""
+    """Markdown: the data, the store's build, the report's time and peak memory, then each comparison with DuckDB:
+    the aggregates alone (both on the same Parquet files) and the read with them (each from its own store)."""
     lines = [("| period | schools | download roll-up rows | store built in | report analysis | its peak RSS | "
-              "aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB | ratio |"),
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB | ratio | "
+              "read + aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB |"),
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        ours_row, duck = r["ours"], r["duckdb"]
+        ours_row, duck, ours_store, duck_store = r["ours"], r["duckdb"], r["ours_store"], r["duckdb_store"]
         built = (f"{r['build_seconds'] / 60:.1f} min ({r['records']:,} records of {r['built']})"
                  if r.get("build_seconds") else f"(read from {r.get('built', 'a kept store')})")
         lines.append(f"| {r['days']} days | {r['schools']:,} | {r['daily_rows']:,} | {built} | "
                      f"{r['report']['seconds']:.1f} s | {_mib(r['report']['peak_bytes'])} | {ours_row['seconds']:.2f} s | "
                      f"{duck['seconds']:.2f} s | {ours_row['seconds'] / duck['seconds']:.2f} | "
                      f"{_mib(ours_row['peak_bytes'])} | {_mib(duck['peak_bytes'])} | "
-                     f"{ours_row['peak_bytes'] / duck['peak_bytes']:.2f} |")
+                     f"{ours_row['peak_bytes'] / duck['peak_bytes']:.2f} | {ours_store['seconds']:.2f} s | "
+                     f"{duck_store['seconds']:.2f} s | {ours_store['seconds'] / duck_store['seconds']:.2f} | "
+                     f"{_mib(ours_store['peak_bytes'])} | {_mib(duck_store['peak_bytes'])} |")
     return "\n".join(lines)
 
 
@@ -313,7 +401,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--schools", type=int, default=7500)
     parser.add_argument("--days", type=int, help="a shorter period from the period's first day (a corner)")
     parser.add_argument("--store", type=Path, help="the SQLite store to build or reuse (default: in /tmp)")
-    parser.add_argument("--phase", choices=("report", *PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=(*STORE_PHASES, *PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.phase:
