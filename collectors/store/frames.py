@@ -42,7 +42,7 @@ class Frames(Connections):
         school_id, kind.
         """
         query, params = _in_period(f"SELECT {', '.join(_DAILY)} FROM daily", period, kinds)
-        return self._columnar(query + " ORDER BY day, school_id, kind", params, _DAILY)
+        return self._columnar(query, params, _DAILY, ("day", "school_id", "kind"))
 
     def day_verdicts(self, policy: str, period: Period) -> pd.DataFrame:
         """The day verdicts of `policy` (its name) over `period`, one row per day and school that got results.
@@ -51,7 +51,7 @@ class Frames(Connections):
         Sorted by day, school_id.
         """
         query, params = _in_period(f"SELECT {', '.join(_VERDICTS)} FROM daily_verdicts", period)
-        return self._columnar(query + " AND policy = ? ORDER BY day, school_id", [*params, policy], _VERDICTS)
+        return self._columnar(query + " AND policy = ?", [*params, policy], _VERDICTS, ("day", "school_id"))
 
     def school_table(self) -> pd.DataFrame:
         """The `schools` table (the registry the collector or simulator last synced), one row per school.
@@ -59,18 +59,22 @@ class Frames(Connections):
         Columns: school_id, name, region, district (str), locality (str: urban, rural), category (str:
         urban, rural, ungraded), isp (str), contracted_bps (float, bit/s), students (int). Sorted by school_id.
         """
-        return self._columnar(f"SELECT {', '.join(_SCHOOLS)} FROM schools ORDER BY school_id", (), _SCHOOLS)
+        return self._columnar(f"SELECT {', '.join(_SCHOOLS)} FROM schools", (), _SCHOOLS, ("school_id",))
 
-    def _columnar(self, sql: str, params: Sequence, columns: dict[str, str]) -> pd.DataFrame:
-        """A query's rows as a DataFrame of these column types, built column by column: PostgreSQL's COPY
-        parsed by Arrow; SQLite's rows a chunk at a time, each chunk's columns typed before the next is read."""
+    def _columnar(self, sql: str, params: Sequence, columns: dict[str, str], order: Sequence[str]) -> pd.DataFrame:
+        """A query's rows as a DataFrame of these column types sorted by `order` (a unique key), built column by
+        column: PostgreSQL's COPY parsed by Arrow, sorted by the server; SQLite's rows a chunk at a time, each
+        chunk's columns typed before the next is read, sorted here (by code point, as SQLite's BINARY order is)."""
+        import numpy as np
         import pandas as pd
 
         if self.postgresql:
-            data = self._read_csv(sql, params)
+            data = self._read_csv(f"{sql} ORDER BY {', '.join(order)}", params)
             return _from_csv(data, columns) if data else _frame([], columns)
-        chunks = [_frame(list(zip(*rows)), columns) for rows in self._read_chunks(sql, params, self.read_chunk_rows)]
-        return pd.concat(chunks, ignore_index=True) if chunks else _frame([], columns)
+        chunks = [_frame(rows, columns) for rows in self._read_chunks(sql, params, self.read_chunk_rows)]
+        frame = pd.concat(chunks, ignore_index=True) if chunks else _frame([], columns)
+        keys = [pd.factorize(frame[name], sort=True)[0] for name in reversed(order)]
+        return frame.take(np.lexsort(keys)).reset_index(drop=True)
 
     def trusted_measurements(self, school_id: str, period: Period, kinds: Sequence[str] = ()) -> pd.DataFrame:
         """The trusted (not quarantined) raw results of one school whose local day is in `period`, of some kinds
@@ -90,8 +94,8 @@ class Frames(Connections):
         import pandas as pd
 
         records = [json.loads(row[-1]) for row in rows]
-        frame = _frame(list(zip(*[(*row[:3], record["target"], record["method"], *row[3:9], record.get("error") or "")
-                                  for row, record in zip(rows, records)])),
+        frame = _frame([(*row[:3], record["target"], record["method"], *row[3:9], record.get("error") or "")
+                        for row, record in zip(rows, records)],
                        {"measurement_id": "str", "probe_id": "str", "kind": "str", "target": "str", "method": "str",
                         "start": "utc", "end": "utc", "clock_offset_seconds": "float64", "day": "day",
                         "value": "float64", "failed": "bool", "error": "str"})
@@ -107,21 +111,24 @@ def _in_period(select: str, period: Period, kinds: Sequence[str] = ()) -> tuple[
     return query, params
 
 
-def _frame(values: list[Sequence], columns: dict[str, str]) -> pd.DataFrame:
-    """Columns (one sequence each, in the order of `columns`; none for no rows) as a DataFrame of these types:
-    "day": a YYYY-MM-DD text as a date; "utc": unix seconds; "str": pandas' string type; else a numpy type."""
+def _frame(rows: list[tuple], columns: dict[str, str]) -> pd.DataFrame:
+    """Rows as a DataFrame with these column types, built column by column ("day": a YYYY-MM-DD text as a date;
+    "utc": unix seconds; "str": pandas' string type, each distinct text converted once; else a numpy type)."""
+    from operator import itemgetter
+
     import numpy as np
     import pandas as pd
 
-    values = values or [()] * len(columns)
     frame = {}
-    for (name, kind), column in zip(columns.items(), values):
+    for index, (name, kind) in enumerate(columns.items()):
+        column = list(map(itemgetter(index), rows))
         if kind == "day":
             frame[name] = np.array(column, dtype="datetime64[D]").astype("datetime64[us]")
         elif kind == "utc":
             frame[name] = pd.to_datetime(np.array(column, dtype="float64"), unit="s", utc=True)
         elif kind == "str":
-            frame[name] = pd.array(column, dtype="str")
+            codes, texts = pd.factorize(np.array(column, dtype=object))
+            frame[name] = pd.array(texts, dtype="str").take(codes, allow_fill=True)
         else:
             frame[name] = np.array(column, dtype=kind)
     return pd.DataFrame(frame)
