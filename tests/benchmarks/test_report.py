@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from benchmarks.report import (MONTH, build_store, by_duckdb, differences, duckdb_from_store, export, ours,
-                               ours_from_store, run, table, to_duckdb)
+from benchmarks.report import MONTH, build_store, export, run, table
+from benchmarks.report_aggregates import by_duckdb, differences, duckdb_from_store, ours, ours_from_store, to_duckdb
 from core.verdict import Period
 
 WEEK = Period(MONTH.first, date(2025, 10, 7))
