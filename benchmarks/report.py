@@ -173,7 +173,8 @@ def run(db: Path, period: Period) -> dict:
         export(db, period, Path(folder))
         rows = {"days": (period.last - period.first).days + 1,
                 "daily_rows": len(pd.read_parquet(Path(folder) / "daily.parquet", columns=["school_id"])),
-                "report": measure("report", *span), "ours": measure("ours", folder), "duckdb": measure("duckdb", folder),
+                "report": measure("report", *span), "ours": measure("ours", folder),
+                "duckdb": measure("duckdb", folder),
                 "ours_store": measure("ours_store", *span), "duckdb_store": measure("duckdb_store", *span)}
     mine = rows["ours"].pop("value")
     for side in ("duckdb", "ours_store", "duckdb_store"):
@@ -192,7 +193,7 @@ def table(rows: list[dict]) -> str:
     lines = [("| period | schools | download roll-up rows | store built in | report analysis | its peak RSS | "
               "aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB | ratio | "
               "read + aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB |"),
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| --- " + "| ---: " * 16 + "|"]
     for r in rows:
         ours_row, duck, ours_store, duck_store = r["ours"], r["duckdb"], r["ours_store"], r["duckdb_store"]
         built = (f"{r['build_seconds'] / 60:.1f} min ({r['records']:,} records of {r['built']})"

@@ -46,7 +46,7 @@ def ours_from_store(db: Path, period: Period) -> Aggregates:
 
 
 def aggregates(schools: pd.DataFrame, daily: pd.DataFrame, verdicts: pd.DataFrame) -> Aggregates:
-    """The compared figures from the schools (school_frame), download roll-ups and day verdicts, by `reports.analysis`."""
+    """The compared figures from schools (school_frame), download roll-ups and day verdicts, by `reports.analysis`."""
     from reports.analysis.compliance import compliance, statuses
     from reports.analysis.inequality import theil_decomposition, weighted_gini
     from reports.analysis.schools import counted, school_figures
@@ -129,9 +129,9 @@ def duckdb_from_store(db: Path, period: Period) -> Aggregates:
     days = f"day BETWEEN '{period.first}' AND '{period.last}'"
     duck = duckdb.connect(str(db.with_suffix(".duckdb")), read_only=True)
     try:
-        return duckdb_aggregates(duck, {"daily": f"(SELECT * FROM daily WHERE {days} AND kind = 'download')",
-                                        "verdicts": f"(SELECT * FROM daily_verdicts WHERE {days} AND policy = '{POLICY}')",
-                                        "schools": "schools"})
+        return duckdb_aggregates(duck, {
+            "daily": f"(SELECT * FROM daily WHERE {days} AND kind = 'download')",
+            "verdicts": f"(SELECT * FROM daily_verdicts WHERE {days} AND policy = '{POLICY}')", "schools": "schools"})
     finally:
         duck.close()
 
