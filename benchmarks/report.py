@@ -8,18 +8,24 @@ tests and hourly latency trains, no DNS/HTTP: the download roll-ups and day verd
 the same way, only the other kinds' rows are fewer) and copies their roll-up rows (`daily`, `daily_verdicts`)
 forward in four-week steps to the year's last day: the year's rows have the right number and shape (weekdays
 kept), not a year's weather. The month is read from the same store. Then, each in a
-fresh process (time inside it, peak RSS of the whole process):
+fresh process (time inside it, from after the libraries are imported; peak RSS of the whole process):
 
 - `report`: the report's analysis as `mektepnet report inequality` runs it (`reports.build.analyse_store`):
   read the store, both periods, every indicator; rendering is left out (its cost does not grow with days);
-- `ours`: the compared aggregates from Parquet with pandas and `reports.analysis`;
-- `duckdb`: the same aggregates in SQL by DuckDB on the same Parquet files.
+- `ours`: the compared aggregates from Parquet with pandas and `reports.analysis` (the aggregates alone);
+- `duckdb`: the same aggregates in SQL by DuckDB on the same Parquet files;
+- `ours_store`: the same aggregates from the store through its read API (`daily_figures`, `day_verdicts`) and the
+  registry: the read timed with them;
+- `duckdb_store`: the same aggregates by DuckDB from its own database file, which holds the store's `daily` and
+  `daily_verdicts` tables whole (every day and kind, as the store holds them) and the registry's schools, filtered
+  to the period, the downloads and the policy in its SQL: its read timed with them.
 
 The Parquet files are the period's download roll-ups and day verdicts, exported from the store once through its
-read API, and the registry's schools (DuckDB's sqlite scanner is an extension this machine cannot download).
+read API, and the registry's schools; the DuckDB file is copied from the store once and kept beside it (DuckDB's
+sqlite scanner is an extension this machine cannot download). Neither export is timed.
 Aggregates: per-school median download over the period, compliance shares (schools, students) by region and by
 locality, weighted Gini and Theil-T (with between/within parts by region and locality) of per-student bandwidth.
-Both sides' aggregates are checked equal before any time is printed.
+All four sides' aggregates are checked equal before any time is printed.
 
     nice python -m benchmarks.report --period month        # and --period year; --schools 200 --days 7 for a corner
 """
@@ -35,30 +41,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.report_aggregates import (POLICY, by_duckdb, differences, duckdb_from_store, ours,
+                                          ours_from_store, to_duckdb)
 from collectors.simulator import LEAN
 from core.schedule import Schedule
 from core.verdict import Period
 
-POLICY = "ministry"
 SCHOOL_YEAR = Period(date(2025, 9, 1), date(2026, 5, 25))          # the 2025-2026 academic year of the calendar
 MONTH = Period(date(2025, 10, 1), date(2025, 10, 30))
 THIN = Schedule(latency_interval_seconds=3600, dns_interval_seconds=86400, http_interval_seconds=86400, platforms=())
-GROUPINGS = ("region", "locality")
-
-
-@dataclass(frozen=True)
-class Aggregates:
-    """The compared figures: medians (bit/s, by school_id), compliance shares (0-1), Gini and Theil-T parts."""
-
-    medians: pd.Series                  # index school_id: median over days of the day's median download, bit/s
-    compliance: pd.DataFrame            # index (grouping, group): school_share, student_share
-    inequality: pd.Series               # gini, theil, theil_within_<g>, theil_between_<g>
 
 
 def build_store(db: Path, schools: int, period: Period, schedule: Schedule, seed: int = 1) -> dict:
@@ -121,94 +117,6 @@ def export(db: Path, period: Period, folder: Path) -> None:
     school_frame(load_registry(db.with_suffix(".csv"))).to_parquet(folder / "schools.parquet")
 
 
-def ours(folder: Path) -> Aggregates:
-    """The aggregates by the report's own analysis functions (pandas) on the Parquet files."""
-    from reports.analysis.compliance import compliance, statuses
-    from reports.analysis.inequality import theil_decomposition, weighted_gini
-    from reports.analysis.schools import counted, school_figures
-
-    schools = pd.read_parquet(folder / "schools.parquet")     # the columns the aggregates use, as DuckDB reads them
-    daily = pd.read_parquet(folder / "daily.parquet", columns=["school_id", "kind", "median"])
-    verdicts = pd.read_parquet(folder / "verdicts.parquet", columns=["school_id", "status"])
-    figures = school_figures(schools, daily, verdicts)
-    by_policy = statuses(figures, {POLICY: verdicts})
-    shares = pd.concat([compliance(figures, by_policy, by).rename(columns={by: "group"}).assign(grouping=by)
-                        for by in GROUPINGS]).set_index(["grouping", "group"])[["school_share", "student_share"]]
-    values = counted(figures)
-    inequality = {"gini": weighted_gini(values["per_student_bps"], values["students"])}
-    for by in GROUPINGS:
-        parts = theil_decomposition(values, "per_student_bps", "students", by)
-        inequality.update({"theil": parts.total, f"theil_within_{by}": parts.within, f"theil_between_{by}": parts.between})
-    medians = figures.set_index("school_id")["measured_download_bps"]
-    return Aggregates(medians[figures["state"].to_numpy() == "measured"], shares, pd.Series(inequality))
-
-
-FIGURES_SQL = """
-CREATE TEMP TABLE figures AS
-WITH med AS (SELECT school_id, median("median") AS download_bps FROM read_parquet('{daily}')
-             WHERE kind = 'download' AND "median" IS NOT NULL GROUP BY school_id),
-     days AS (SELECT school_id, sum(CASE WHEN status = 'meets' THEN 1 ELSE 0 END) AS meeting,
-                     sum(CASE WHEN status IN ('meets', 'below') THEN 1 ELSE 0 END) AS judged
-              FROM read_parquet('{verdicts}') GROUP BY school_id)
-SELECT s.school_id, s.region, s.locality, s.students, s.contracted_bps > 0 AS connected,
-       med.download_bps IS NOT NULL AS measured,
-       CASE WHEN s.contracted_bps > 0 THEN med.download_bps ELSE 0 END
-           / greatest(s.busiest_shift_students, 1) AS per_student_bps,
-       med.download_bps,
-       CASE WHEN s.contracted_bps <= 0 THEN 'below' WHEN coalesce(days.judged, 0) = 0 THEN 'no data'
-            WHEN 2 * days.meeting > days.judged THEN 'meets' ELSE 'below' END AS status
-FROM read_parquet('{schools}') s LEFT JOIN med USING (school_id) LEFT JOIN days USING (school_id)
-"""
-SHARES_SQL = """
-SELECT '{by}' AS grouping, {by} AS "group",
-       sum(CASE WHEN status = 'meets' THEN 1 ELSE 0 END)
-           / nullif(sum(CASE WHEN status IN ('meets', 'below') THEN 1 ELSE 0 END), 0) AS school_share,
-       sum(CASE WHEN status = 'meets' THEN students ELSE 0 END)
-           / nullif(sum(CASE WHEN status IN ('meets', 'below') THEN students ELSE 0 END), 0) AS student_share
-FROM figures GROUP BY {by}
-"""
-# The schools whose bandwidth counts (measured or unconnected), with students.
-VALUES_SQL = """
-CREATE TEMP TABLE vals AS SELECT region, locality, per_student_bps AS x, students::DOUBLE AS w FROM figures
-WHERE (measured OR NOT connected) AND per_student_bps IS NOT NULL AND students > 0
-"""
-GINI_SQL = """
-SELECT sum(w * x * (2 * c - w - total_w)) / (any_value(total_w) * any_value(total_wx)) FROM (
-    SELECT x, w, sum(w) OVER (ORDER BY x ROWS UNBOUNDED PRECEDING) AS c, sum(w) OVER () AS total_w,
-           sum(w * x) OVER () AS total_wx FROM vals)
-"""
-THEIL_SQL = """
-WITH whole AS (SELECT sum(w) AS total_w, sum(w * x) / sum(w) AS m FROM vals),
-     groups AS (SELECT {by} AS g, sum(w) AS wg, sum(w * x) / sum(w) AS mg FROM vals GROUP BY {by}),
-     inner_terms AS (SELECT g, sum(CASE WHEN x > 0 THEN w * (x / mg) * ln(x / mg) ELSE 0 END) / any_value(wg) AS tg
-                     FROM vals JOIN groups ON g = {by} WHERE mg > 0 GROUP BY g)
-SELECT (SELECT sum(CASE WHEN x > 0 THEN w * (x / m) * ln(x / m) ELSE 0 END) / any_value(total_w) FROM vals, whole),
-       sum(wg * mg / (total_w * m) * coalesce(tg, 0)),
-       sum(CASE WHEN mg > 0 THEN wg * mg / (total_w * m) * ln(mg / m) ELSE 0 END)
-FROM groups CROSS JOIN whole LEFT JOIN inner_terms USING (g)
-"""
-
-
-def by_duckdb(folder: Path) -> Aggregates:
-    """The same aggregates in SQL by DuckDB on the same Parquet files."""
-    import duckdb
-
-    files = {name: str(folder / f"{name}.parquet") for name in ("daily", "verdicts", "schools")}
-    db = duckdb.connect()
-    db.execute(FIGURES_SQL.format(**files))
-    medians = db.execute("SELECT school_id, download_bps FROM figures WHERE measured AND connected").df()
-    shares = db.execute(" UNION ALL ".join(SHARES_SQL.format(by=by) for by in GROUPINGS)).df()
-    db.execute(VALUES_SQL)
-    inequality = {"gini": db.execute(GINI_SQL).fetchone()[0]}
-    for by in GROUPINGS:
-        total, within, between = db.execute(THEIL_SQL.format(by=by)).fetchone()
-        inequality.update({"theil": total, f"theil_within_{by}": within, f"theil_between_{by}": between})
-    db.close()
-    return Aggregates(medians.set_index("school_id")["download_bps"],
-                      shares.set_index(["grouping", "group"])[["school_share", "student_share"]],
-                      pd.Series(inequality, dtype="float64"))
-
-
 def report_analysis(db: Path, period: Period) -> int:
     """The report's analysis as the command runs it (store read, both periods, every indicator); schools analysed."""
     from reports.build import ReportRequest, analyse_store
@@ -218,27 +126,8 @@ def report_analysis(db: Path, period: Period) -> int:
     return len(analyse_store(request).figures)
 
 
-def differences(a: Aggregates, b: Aggregates) -> list[str]:
-    """Where two sets of aggregates differ beyond rounding (relative 1e-9); empty when they agree."""
-    found = []
-    medians = a.medians.sort_index(), b.medians.sort_index()
-    if list(medians[0].index) != list(medians[1].index) or not _close(medians[0], medians[1]):
-        found.append("per-school medians")
-    shares = a.compliance.sort_index(), b.compliance.sort_index()
-    if list(shares[0].index) != list(shares[1].index) or not _close(shares[0], shares[1]):
-        found.append("compliance shares")
-    found += [name for name in a.inequality.index if not _close(a.inequality[[name]], b.inequality[[name]])]
-    return found
-
-
-def _close(a, b) -> bool:
-    import numpy as np
-
-    return bool(np.allclose(np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64"), rtol=1e-9, atol=0,
-                            equal_nan=True))
-
-
-PHASES = {"ours": ours, "duckdb": by_duckdb}
+PHASES = {"ours": ours, "duckdb": by_duckdb}                     # on the Parquet export (a folder)
+STORE_PHASES = {"report": report_analysis, "ours_store": ours_from_store, "duckdb_store": duckdb_from_store}
 
 
 def measure(phase: str, *arguments: str) -> dict:
@@ -251,11 +140,18 @@ def measure(phase: str, *arguments: str) -> dict:
         return pickle.loads(Path(out.name).read_bytes())
 
 
+# Every library any phase uses, imported before any timer starts: each side times its work, not its imports.
+LIBRARIES = ("duckdb", "pyarrow.parquet", "collectors.store", "core.registry", "reports.build",
+             "reports.analysis.compliance", "reports.analysis.inequality", "reports.analysis.schools")
+
+
 def _phase(phase: str, arguments: list[str], result: Path) -> None:
+    for library in LIBRARIES:
+        importlib.import_module(library)
     started = time.perf_counter()
-    if phase == "report":
-        value = report_analysis(Path(arguments[0]), Period(date.fromisoformat(arguments[1]),
-                                                             date.fromisoformat(arguments[2])))
+    if phase in STORE_PHASES:
+        value = STORE_PHASES[phase](Path(arguments[0]), Period(date.fromisoformat(arguments[1]),
+                                                               date.fromisoformat(arguments[2])))
     else:
         value = PHASES[phase](Path(arguments[0]))
     seconds = time.perf_counter() - started
@@ -269,16 +165,22 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(db: Path, period: Period) -> dict:
-    """Export the period once, then the report's analysis, our aggregates and DuckDB's; checks they agree."""
+    """Export the period once (Parquet, and the store's tables into DuckDB), then the report's analysis, and the
+    aggregates by us and by DuckDB on the Parquet files and from each one's store; checks they all agree."""
+    to_duckdb(db)
+    span = (str(db), period.first.isoformat(), period.last.isoformat())
     with tempfile.TemporaryDirectory(prefix="mektepnet-report-") as folder:
         export(db, period, Path(folder))
         rows = {"days": (period.last - period.first).days + 1,
                 "daily_rows": len(pd.read_parquet(Path(folder) / "daily.parquet", columns=["school_id"])),
-                "report": measure("report", str(db), period.first.isoformat(), period.last.isoformat()),
-                "ours": measure("ours", folder), "duckdb": measure("duckdb", folder)}
-    wrong = differences(rows["ours"].pop("value"), rows["duckdb"].pop("value"))
-    if wrong:
-        raise SystemExit(f"ours and DuckDB disagree on: {', '.join(wrong)}")
+                "report": measure("report", *span), "ours": measure("ours", folder),
+                "duckdb": measure("duckdb", folder),
+                "ours_store": measure("ours_store", *span), "duckdb_store": measure("duckdb_store", *span)}
+    mine = rows["ours"].pop("value")
+    for side in ("duckdb", "ours_store", "duckdb_store"):
+        wrong = differences(mine, rows[side].pop("value"))
+        if wrong:
+            raise SystemExit(f"ours and {side} disagree on: {', '.join(wrong)}")
     rows["schools"] = rows["report"].pop("value")
     built = db.with_suffix(".json")
     rows.update(json.loads(built.read_text()) if built.is_file() else {})
@@ -286,19 +188,23 @@ def run(db: Path, period: Period) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown: the data, the store's build, then time and peak memory of each side and ours / DuckDB."""
+    """Markdown: the data, the store's build, the report's time and peak memory, then each comparison with DuckDB:
+    the aggregates alone (both on the same Parquet files) and the read with them (each from its own store)."""
     lines = [("| period | schools | download roll-up rows | store built in | report analysis | its peak RSS | "
-              "aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB | ratio |"),
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB | ratio | "
+              "read + aggregates ours | DuckDB | ratio | peak RSS ours | DuckDB |"),
+             "| --- " + "| ---: " * 16 + "|"]
     for r in rows:
-        ours_row, duck = r["ours"], r["duckdb"]
+        ours_row, duck, ours_store, duck_store = r["ours"], r["duckdb"], r["ours_store"], r["duckdb_store"]
         built = (f"{r['build_seconds'] / 60:.1f} min ({r['records']:,} records of {r['built']})"
                  if r.get("build_seconds") else f"(read from {r.get('built', 'a kept store')})")
         lines.append(f"| {r['days']} days | {r['schools']:,} | {r['daily_rows']:,} | {built} | "
                      f"{r['report']['seconds']:.1f} s | {_mib(r['report']['peak_bytes'])} | {ours_row['seconds']:.2f} s | "
                      f"{duck['seconds']:.2f} s | {ours_row['seconds'] / duck['seconds']:.2f} | "
                      f"{_mib(ours_row['peak_bytes'])} | {_mib(duck['peak_bytes'])} | "
-                     f"{ours_row['peak_bytes'] / duck['peak_bytes']:.2f} |")
+                     f"{ours_row['peak_bytes'] / duck['peak_bytes']:.2f} | {ours_store['seconds']:.2f} s | "
+                     f"{duck_store['seconds']:.2f} s | {ours_store['seconds'] / duck_store['seconds']:.2f} | "
+                     f"{_mib(ours_store['peak_bytes'])} | {_mib(duck_store['peak_bytes'])} |")
     return "\n".join(lines)
 
 
@@ -313,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--schools", type=int, default=7500)
     parser.add_argument("--days", type=int, help="a shorter period from the period's first day (a corner)")
     parser.add_argument("--store", type=Path, help="the SQLite store to build or reuse (default: in /tmp)")
-    parser.add_argument("--phase", choices=("report", *PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=(*STORE_PHASES, *PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.phase:

@@ -66,6 +66,15 @@ class Connection:
             self._db = psycopg.connect(self._url, autocommit=True)
         return self._db
 
+    def copy_csv(self, sql: str, params: Sequence = ()) -> bytes:
+        """A query's rows as PostgreSQL's COPY writes them in CSV (no header; NULL an empty unquoted field)."""
+        out = bytearray()
+        with self._live().cursor() as cursor, cursor.copy(
+                f"COPY ({sql.replace('?', '%s')}) TO STDOUT (FORMAT csv)", params) as copy:
+            for block in copy:
+                out += block
+        return bytes(out)
+
     def executemany(self, sql: str, rows: Sequence[Sequence]) -> None:
         """Run one statement for many rows (nothing for none)."""
         if not rows:
@@ -128,6 +137,18 @@ class Connections:
         """Rows of a query on the read connection."""
         with self._read_lock:
             return self._reader.execute(sql, params).fetchall()
+
+    def _read_chunks(self, sql: str, params: Sequence = (), rows: int = 100_000) -> Iterator[list[tuple]]:
+        """Rows of a query on the read connection, `rows` at a time (never all of them as tuples at once)."""
+        with self._read_lock:
+            cursor = self._reader.execute(sql, params)
+            while chunk := cursor.fetchmany(rows):
+                yield chunk
+
+    def _read_csv(self, sql: str, params: Sequence = ()) -> bytes:
+        """Rows of a query on the read connection as CSV (PostgreSQL's COPY; see `Connection.copy_csv`)."""
+        with self._read_lock:
+            return self._reader.copy_csv(sql, params)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:

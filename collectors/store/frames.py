@@ -18,14 +18,17 @@ from core.verdict import Period
 if TYPE_CHECKING:
     import pandas as pd
 
-_DAILY = {"samples": "int64", "quarantined": "int64", "failed": "int64", "p10": "float64", "median": "float64",
-          "p90": "float64", "mean": "float64"}
+_DAILY = {"day": "day", "school_id": "str", "kind": "str", "samples": "int64", "quarantined": "int64",
+          "failed": "int64", "p10": "float64", "median": "float64", "p90": "float64", "mean": "float64"}
+_VERDICTS = {"day": "day", "school_id": "str", "status": "str"}
 _SCHOOLS = {"school_id": "str", "name": "str", "region": "str", "district": "str", "locality": "str",
             "category": "str", "isp": "str", "contracted_bps": "float64", "students": "int64"}
 
 
 class Frames(Connections):
     """DataFrames of the daily roll-up, the day verdicts, the schools and one school's raw results."""
+
+    read_chunk_rows = 100_000            # rows SQLite hands over as tuples at a time, typed before the next ones
 
     def daily_figures(self, period: Period, kinds: Sequence[str] = ()) -> pd.DataFrame:
         """The daily roll-up of every school over `period` (of some kinds if given), one row per day, school and kind.
@@ -38,10 +41,8 @@ class Frames(Connections):
         resolution_seconds for dns, total_seconds for http — NaN when the day had none. Sorted by day,
         school_id, kind.
         """
-        query, params = _in_period("SELECT day, school_id, kind, samples, quarantined, failed, p10, median, p90, "
-                                   "mean FROM daily", period, kinds)
-        rows = self._read(query + " ORDER BY day, school_id, kind", params)
-        return _frame(rows, {"day": "day", "school_id": "str", "kind": "str", **_DAILY})
+        query, params = _in_period(f"SELECT {', '.join(_DAILY)} FROM daily", period, kinds)
+        return self._columnar(query, params, _DAILY, ("day", "school_id", "kind"))
 
     def day_verdicts(self, policy: str, period: Period) -> pd.DataFrame:
         """The day verdicts of `policy` (its name) over `period`, one row per day and school that got results.
@@ -49,9 +50,8 @@ class Frames(Connections):
         Columns: day (local date), school_id (str), status (str: "meets", "below" or "no data").
         Sorted by day, school_id.
         """
-        query, params = _in_period("SELECT day, school_id, status FROM daily_verdicts", period)
-        rows = self._read(query + " AND policy = ? ORDER BY day, school_id", [*params, policy])
-        return _frame(rows, {"day": "day", "school_id": "str", "status": "str"})
+        query, params = _in_period(f"SELECT {', '.join(_VERDICTS)} FROM daily_verdicts", period)
+        return self._columnar(query + " AND policy = ?", [*params, policy], _VERDICTS, ("day", "school_id"))
 
     def school_table(self) -> pd.DataFrame:
         """The `schools` table (the registry the collector or simulator last synced), one row per school.
@@ -59,8 +59,22 @@ class Frames(Connections):
         Columns: school_id, name, region, district (str), locality (str: urban, rural), category (str:
         urban, rural, ungraded), isp (str), contracted_bps (float, bit/s), students (int). Sorted by school_id.
         """
-        rows = self._read(f"SELECT {', '.join(_SCHOOLS)} FROM schools ORDER BY school_id")
-        return _frame(rows, _SCHOOLS)
+        return self._columnar(f"SELECT {', '.join(_SCHOOLS)} FROM schools", (), _SCHOOLS, ("school_id",))
+
+    def _columnar(self, sql: str, params: Sequence, columns: dict[str, str], order: Sequence[str]) -> pd.DataFrame:
+        """A query's rows as a DataFrame of these column types sorted by `order` (a unique key), built column by
+        column: PostgreSQL's COPY parsed by Arrow, sorted by the server; SQLite's rows a chunk at a time, each
+        chunk's columns typed before the next is read, sorted here (by code point, as SQLite's BINARY order is)."""
+        import numpy as np
+        import pandas as pd
+
+        if self.postgresql:
+            data = self._read_csv(f"{sql} ORDER BY {', '.join(order)}", params)
+            return _from_csv(data, columns) if data else _frame([], columns)
+        chunks = [_frame(rows, columns) for rows in self._read_chunks(sql, params, self.read_chunk_rows)]
+        frame = pd.concat(chunks, ignore_index=True) if chunks else _frame([], columns)
+        keys = [pd.factorize(frame[name], sort=True)[0] for name in reversed(order)]
+        return frame.take(np.lexsort(keys)).reset_index(drop=True)
 
     def trusted_measurements(self, school_id: str, period: Period, kinds: Sequence[str] = ()) -> pd.DataFrame:
         """The trusted (not quarantined) raw results of one school whose local day is in `period`, of some kinds
@@ -98,15 +112,39 @@ def _in_period(select: str, period: Period, kinds: Sequence[str] = ()) -> tuple[
 
 
 def _frame(rows: list[tuple], columns: dict[str, str]) -> pd.DataFrame:
-    """Rows as a DataFrame with these column types ("day": a YYYY-MM-DD text as a date; "utc": unix seconds)."""
+    """Rows as a DataFrame with these column types, built column by column ("day": a YYYY-MM-DD text as a date;
+    "utc": unix seconds; "str": pandas' string type, each distinct text converted once; else a numpy type)."""
+    from operator import itemgetter
+
+    import numpy as np
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(rows, columns=list(columns))
-    for name, kind in columns.items():
+    frame = {}
+    for index, (name, kind) in enumerate(columns.items()):
+        column = list(map(itemgetter(index), rows))
         if kind == "day":
-            frame[name] = pd.to_datetime(frame[name].astype("str"), format="%Y-%m-%d")
+            frame[name] = np.array(column, dtype="datetime64[D]").astype("datetime64[us]")
         elif kind == "utc":
-            frame[name] = pd.to_datetime(frame[name].astype("float64"), unit="s", utc=True)
+            frame[name] = pd.to_datetime(np.array(column, dtype="float64"), unit="s", utc=True)
+        elif kind == "str":
+            codes, texts = pd.factorize(np.array(column, dtype=object))
+            frame[name] = pd.array(texts, dtype="str").take(codes, allow_fill=True)
         else:
-            frame[name] = frame[name].astype(kind)
-    return frame
+            frame[name] = np.array(column, dtype=kind)
+    return pd.DataFrame(frame)
+
+
+def _from_csv(data: bytes, columns: dict[str, str]) -> pd.DataFrame:
+    """PostgreSQL's CSV of a query (columns in the order of `columns`) parsed by Arrow into the types of `_frame`."""
+    import io
+
+    import pyarrow as pa
+    from pyarrow import csv
+
+    types = {"day": pa.timestamp("us"), "str": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+    table = csv.read_csv(io.BytesIO(data), read_options=csv.ReadOptions(column_names=list(columns)),
+                         parse_options=csv.ParseOptions(newlines_in_values=True),
+                         convert_options=csv.ConvertOptions(
+                             column_types={name: types[kind] for name, kind in columns.items()},
+                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    return table.to_pandas()

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from benchmarks.report import MONTH, build_store, by_duckdb, differences, export, ours, run, table
+from benchmarks.report import MONTH, build_store, export, run, table
+from benchmarks.report_aggregates import by_duckdb, differences, duckdb_from_store, ours, ours_from_store, to_duckdb
 from core.verdict import Period
 
 WEEK = Period(MONTH.first, date(2025, 10, 7))
@@ -37,6 +38,17 @@ def test_our_aggregates_equal_duckdbs_on_the_same_parquet(week):
             theirs.inequality["theil"], rel=1e-9)
 
 
+def test_from_each_ones_store_the_aggregates_are_those_of_the_parquet(week):
+    db, folder = week
+    to_duckdb(db)
+    mine = ours(folder)
+    assert differences(mine, ours_from_store(db, WEEK)) == []
+    assert differences(mine, duckdb_from_store(db, WEEK)) == []
+    first_days = Period(WEEK.first, date(2025, 10, 3))           # DuckDB filters its whole tables to the period
+    assert differences(ours_from_store(db, first_days), duckdb_from_store(db, first_days)) == []
+    assert differences(mine, duckdb_from_store(db, first_days)) != []
+
+
 def test_a_different_figure_is_reported_as_a_difference(week):
     _, folder = week
     mine, theirs = ours(folder), by_duckdb(folder)
@@ -49,5 +61,6 @@ def test_the_command_measures_each_side_in_its_own_process_and_prints_the_ratios
     db, _ = week
     row = run(db, WEEK)
     assert row["days"] == 7 and row["schools"] == 200 and row["records"] > 10_000
-    assert all(row[side]["seconds"] > 0 and row[side]["peak_bytes"] > 2**20 for side in ("report", "ours", "duckdb"))
+    assert all(row[side]["seconds"] > 0 and row[side]["peak_bytes"] > 2**20
+               for side in ("report", "ours", "duckdb", "ours_store", "duckdb_store"))
     assert "| 7 days | 200 |" in table([row])

@@ -83,3 +83,52 @@ def test_trusted_measurements_of_one_school_carry_their_values(store):
     assert len(store.trusted_measurements("KZ-001", WEEK)) == 5
     assert store.trusted_measurements("KZ-001", WEEK, kinds=["dns"]).empty
     assert store.trusted_measurements("KZ-003", WEEK).empty
+
+
+def test_names_keep_every_character_and_an_empty_read_keeps_its_types(store_url, small_registry):
+    from core.registry import Registry
+
+    odd = 'Школа "Ақ, жол"\nNo. 2; \'Үміт\' ӘҒҚҢӨҰҮҺІ'
+    schools = [school.model_copy(update={"name": odd}) if school.school_id == "KZ-002" else school
+               for school in small_registry]
+    store = Store(store_url)
+    try:
+        empty = store.school_table()
+        store.sync_schools(Registry(tuple(schools)))
+        table = store.school_table()
+        verdicts = store.day_verdicts("ministry", WEEK)
+    finally:
+        store.close()
+    assert table.set_index("school_id").loc["KZ-002", "name"] == odd
+    assert empty.empty and empty.dtypes.to_dict() == table.dtypes.to_dict()
+    assert verdicts.empty and list(verdicts.columns) == ["day", "school_id", "status"]
+    assert str(verdicts["day"].dtype) == "datetime64[us]" and str(verdicts["school_id"].dtype) == "str"
+
+
+def test_figures_keep_every_bit_of_a_float_and_missing_ones_as_nan(store_url, small_registry):
+    """A value with 17 significant digits comes back exactly; a day of failures alone has no median."""
+    precise = 0.1 + 0.2                                   # 0.30000000000000004
+    store = Store(store_url)
+    try:
+        store.sync_schools(small_registry)
+        [record] = _at(latency_records("KZ-001", "p-1", 1), MONDAY)
+        store.insert([record.model_copy(update={"values": {**record.values, "rtt_median_seconds": precise}})],
+                     [False])
+        [failed] = _at(latency_records("KZ-002", "p-2", 1), MONDAY)
+        store.insert([failed.model_copy(update={"error": "no reply", "values": {"loss_ratio": 1.0}})], [False])
+        store.roll_up()
+        figures = store.daily_figures(WEEK).set_index("school_id")
+    finally:
+        store.close()
+    assert figures.loc["KZ-001", "median"] == precise and figures.loc["KZ-001", "p90"] == precise
+    assert (figures.loc["KZ-002", "samples"], figures.loc["KZ-002", "failed"]) == (1, 1)
+    assert figures.loc["KZ-002", ["p10", "median", "p90", "mean"]].isna().all()
+
+
+def test_a_read_in_many_chunks_is_the_read_in_one(store):
+    whole = store.daily_figures(WEEK), store.day_verdicts("ministry", WEEK), store.school_table()
+    store.read_chunk_rows = 1                             # every row its own chunk (SQLite; PostgreSQL copies whole)
+    pieces = store.daily_figures(WEEK), store.day_verdicts("ministry", WEEK), store.school_table()
+    for one, many in zip(whole, pieces):
+        pd.testing.assert_frame_equal(one, many)
+        assert list(many.index) == list(range(len(many)))
