@@ -55,6 +55,7 @@ def test_every_probe_reconnecting_at_once_is_shed_then_drained_exactly(tmp_path,
 
 
 @pytest.mark.full
+@pytest.mark.timeout(2400)          # a national school day drains in minutes on 2 cores
 def test_the_whole_country_reconnecting_at_once_is_shed_then_drained_exactly(tmp_path, calendar, report):
     figures = storm(tmp_path, calendar, schools=7500, max_in_flight=16, ingest_workers=2)
     report("reconnect storm, 7,500 probes", figures)
