@@ -10,6 +10,7 @@ others: a sweep reports which targets did not answer, and why.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -179,6 +180,7 @@ class Poller:
         at = self.clock()
         if not table[IF_HC_IN_OCTETS]:                    # an old device: 32-bit counters only
             uptime, fallback = await _columns(session, FALLBACK_COLUMNS, scalar=SYS_UPTIME, repetitions=rows)
+            at = self.clock()                             # the counters' time is when these were read
             table |= fallback
         result.uptime_seconds = uptime / 100
         for index in sorted(table[IF_OPER_STATUS]):
@@ -263,21 +265,30 @@ def _credentials(target: Target):
                              privProtocol=priv.get(target.priv_protocol or "", hlapi.usmNoPrivProtocol))
 
 
+@functools.lru_cache(maxsize=1024)
+def _object_type(oid: str):
+    """The request variable for `oid`, made once: pysnmp resolves a new one against its MIB view on every
+    request (a fifth of a poll's CPU), a resolved one it passes through."""
+    from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType
+
+    return ObjectType(ObjectIdentity(oid))
+
+
 async def _columns(session: _Session, columns: tuple[str, ...], scalar: str | None = None,
                    repetitions: int = MAX_REPETITIONS):
     """GETBULK `columns` (OID prefixes) to their ends: {column: {index: value}}; with `scalar`, also the
     value of that scalar (asked once, as a non-repeater) — returned first, as (scalar value, table)."""
-    from pysnmp.hlapi.v3arch.asyncio import ContextData, EndOfMibView, ObjectIdentity, ObjectType, bulk_cmd
+    from pysnmp.hlapi.v3arch.asyncio import ContextData, EndOfMibView, bulk_cmd
 
     table: dict[str, dict[int, object]] = {column: {} for column in columns}
     cursor = dict.fromkeys(columns, None)
     pending = list(columns)
     scalar_value = None
     while pending or (scalar is not None and scalar_value is None):
-        asked = [ObjectType(ObjectIdentity(cursor[c] or c)) for c in pending]
+        asked = [_object_type(cursor[c] or c) for c in pending]
         non_repeaters = 1 if scalar is not None and scalar_value is None else 0
         if non_repeaters:
-            asked.insert(0, ObjectType(ObjectIdentity(scalar)))
+            asked.insert(0, _object_type(scalar))
         error, status, index, answer = await bulk_cmd(session.engine, session.credentials, session.transport,
                                                       ContextData(), non_repeaters, repetitions, *asked,
                                                       lookupMib=False)
