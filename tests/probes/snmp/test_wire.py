@@ -1,4 +1,5 @@
-"""The v2c wire codec against pysnmp's own encoder and decoder (an independent BER implementation)."""
+"""The v2c wire codec against pysnmp's own encoder and decoder (an independent BER implementation), and a
+v2c poll of a real snmpd without pysnmp loaded."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import api
 
 from probes.snmp.wire import END_OF_MIB, get_bulk, parse_response
+from tests.probes.test_agent_imports import loaded_after
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -64,3 +66,17 @@ def test_what_is_not_a_v2c_response_is_refused():
         except (ValueError, IndexError):
             continue
         raise AssertionError(f"parsed {data!r}")
+
+
+def test_a_v2c_poll_of_the_school_router_does_not_load_pysnmp(agent):
+    code = f"""
+import asyncio
+from probes.snmp.poller import Poller
+from probes.snmp.targets import load_model
+targets = load_model({{"targets": [{{"name": "router", "address": "127.0.0.1", "port": {agent.port},
+                                     "version": "v2c", "community": "{agent.community}"}}]}}, "test")
+sweep = asyncio.run(Poller(targets).sweep())
+assert sweep.results[0].answered and sweep.results[0].interfaces, sweep.results[0].error
+"""
+    loaded = loaded_after(code)
+    assert "probes" in loaded and "pysnmp" not in loaded and "pyasn1" not in loaded
