@@ -1,6 +1,7 @@
 """The SNMP poller: IF-MIB counters and status of many devices at once, on pysnmp's asyncio API.
 
-One SNMP engine serves every target. Each poll is GETBULK of exactly the columns needed, kept inside
+v2c targets share one UDP socket and are encoded and decoded directly (probes/snmp/wire.py); v3 targets
+share one pysnmp engine, made when the first is polled. Each poll is GETBULK of exactly the columns needed, kept inside
 their subtrees (a walk that reaches the next column or the end of the MIB stops that column), plus
 sysUpTime; interface names and speeds are read once a day. A semaphore bounds how many devices are
 asked at once, and each has its own timeout and retries, so one slow or dead device never delays the
@@ -10,12 +11,18 @@ others: a sweep reports which targets did not answer, and why.
 from __future__ import annotations
 
 import asyncio
+import functools
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from probes.snmp.counters import Reading, rate
 from probes.snmp.targets import Target, TargetsFile
+from probes.snmp.wire import END_OF_MIB, ERROR_STATUS, SnmpFailure, V2cClient
+
+__all__ = ["Interface", "InterfaceNames", "Poller", "SnmpFailure", "Sweep", "TargetResult", "find_port",
+           "measurement_values"]
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3"
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
@@ -36,10 +43,6 @@ FALLBACK_COLUMNS = (IF_IN_OCTETS, IF_OUT_OCTETS)
 NAME_COLUMNS = (IF_NAME, IF_DESCR, IF_HIGH_SPEED)
 NAMES_EVERY_SECONDS = 86_400.0
 MAX_REPETITIONS = 25
-
-
-class SnmpFailure(Exception):
-    """A device did not answer, or answered with an error: the message says which."""
 
 
 @dataclass(frozen=True)
@@ -128,10 +131,9 @@ class Poller:
 
     def __init__(self, targets: TargetsFile, contracts: dict[str, float] | None = None, concurrency: int = 64,
                  clock: Callable[[], float] = time.monotonic):
-        from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
         self.targets, self.contracts, self.clock = targets, contracts or {}, clock
-        self.engine = SnmpEngine()
+        self._engine = None
+        self._v2c = V2cClient()
         self._gate = asyncio.Semaphore(concurrency)
         self._readings: dict[tuple[str, int, str], Reading] = {}
         self._names: dict[str, tuple[float, dict[int, InterfaceNames]]] = {}
@@ -179,6 +181,7 @@ class Poller:
         at = self.clock()
         if not table[IF_HC_IN_OCTETS]:                    # an old device: 32-bit counters only
             uptime, fallback = await _columns(session, FALLBACK_COLUMNS, scalar=SYS_UPTIME, repetitions=rows)
+            at = self.clock()                             # the counters' time is when these were read
             table |= fallback
         result.uptime_seconds = uptime / 100
         for index in sorted(table[IF_OPER_STATUS]):
@@ -228,30 +231,35 @@ class Poller:
         return None
 
     async def _session(self, target: Target) -> "_Session":
-        """Credentials and transport of a target, made once (resolving the address costs a thread hop)."""
-        from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
-
+        """How to ask a target, made once (resolving the address costs a thread hop)."""
         if target not in self._sessions:
-            transport = await UdpTransportTarget.create((target.address, self.targets.port(target)),
-                                                        timeout=self.targets.timeout(target),
-                                                        retries=self.targets.retries(target))
-            self._sessions[target] = _Session(self.engine, _credentials(target), transport, target.name)
+            address = (target.address, self.targets.port(target))
+            timeout, retries = self.targets.timeout(target), self.targets.retries(target)
+            if target.version == "v2c":
+                infos = await asyncio.get_running_loop().getaddrinfo(*address, family=socket.AF_INET,
+                                                                     type=socket.SOCK_DGRAM)
+                ask = functools.partial(self._v2c.get_bulk, infos[0][4][:2], target.community,
+                                        timeout_seconds=timeout, retries=retries)
+            else:
+                from pysnmp.hlapi.v3arch.asyncio import SnmpEngine, UdpTransportTarget
+
+                self._engine = self._engine or SnmpEngine()
+                transport = await UdpTransportTarget.create(address, timeout=timeout, retries=retries)
+                ask = functools.partial(_pysnmp_bulk, self._engine, _credentials(target), transport)
+            self._sessions[target] = _Session(target.name, ask)
         return self._sessions[target]
 
 
 @dataclass(frozen=True)
 class _Session:
-    engine: object
-    credentials: object
-    transport: object
     name: str
+    ask: Callable[..., Awaitable[tuple[int, int, list[tuple[str, object]]]]]   # (non-repeaters, repetitions, oids)
 
 
 def _credentials(target: Target):
+    """A v3 target's USM user, keys and protocols, as pysnmp takes them."""
     from pysnmp.hlapi.v3arch import asyncio as hlapi
 
-    if target.version == "v2c":
-        return hlapi.CommunityData(target.community, mpModel=1)
     auth = {"MD5": hlapi.usmHMACMD5AuthProtocol, "SHA": hlapi.usmHMACSHAAuthProtocol,
             "SHA224": hlapi.usmHMAC128SHA224AuthProtocol, "SHA256": hlapi.usmHMAC192SHA256AuthProtocol,
             "SHA384": hlapi.usmHMAC256SHA384AuthProtocol, "SHA512": hlapi.usmHMAC384SHA512AuthProtocol}
@@ -263,34 +271,54 @@ def _credentials(target: Target):
                              privProtocol=priv.get(target.priv_protocol or "", hlapi.usmNoPrivProtocol))
 
 
+@functools.lru_cache(maxsize=1024)
+def _object_type(oid: str):
+    """The request variable for `oid`, made once: pysnmp resolves a new one against its MIB view on every
+    request (a fifth of a poll's CPU), a resolved one it passes through."""
+    from pysnmp.hlapi.v3arch.asyncio import ObjectIdentity, ObjectType
+
+    return ObjectType(ObjectIdentity(oid))
+
+
+async def _pysnmp_bulk(engine, credentials, transport, non_repeaters: int, repetitions: int,
+                       oids: list[str]) -> tuple[int, int, list[tuple[str, object]]]:
+    """One GETBULK through pysnmp's engine, answered as the v2c client answers (error status as a number)."""
+    from pysnmp.hlapi.v3arch.asyncio import ContextData, EndOfMibView, bulk_cmd
+
+    error, status, index, answer = await bulk_cmd(engine, credentials, transport, ContextData(), non_repeaters,
+                                                  repetitions, *(_object_type(oid) for oid in oids),
+                                                  lookupMib=False)
+    if error:
+        raise SnmpFailure(str(error))
+    return int(status), int(index), [(str(oid), END_OF_MIB if isinstance(value, EndOfMibView) else value)
+                                     for oid, value in answer]
+
+
 async def _columns(session: _Session, columns: tuple[str, ...], scalar: str | None = None,
                    repetitions: int = MAX_REPETITIONS):
     """GETBULK `columns` (OID prefixes) to their ends: {column: {index: value}}; with `scalar`, also the
     value of that scalar (asked once, as a non-repeater) — returned first, as (scalar value, table)."""
-    from pysnmp.hlapi.v3arch.asyncio import ContextData, EndOfMibView, ObjectIdentity, ObjectType, bulk_cmd
-
     table: dict[str, dict[int, object]] = {column: {} for column in columns}
     cursor = dict.fromkeys(columns, None)
     pending = list(columns)
     scalar_value = None
     while pending or (scalar is not None and scalar_value is None):
-        asked = [ObjectType(ObjectIdentity(cursor[c] or c)) for c in pending]
+        asked = [cursor[c] or c for c in pending]
         non_repeaters = 1 if scalar is not None and scalar_value is None else 0
         if non_repeaters:
-            asked.insert(0, ObjectType(ObjectIdentity(scalar)))
-        error, status, index, answer = await bulk_cmd(session.engine, session.credentials, session.transport,
-                                                      ContextData(), non_repeaters, repetitions, *asked,
-                                                      lookupMib=False)
-        if error:
-            raise SnmpFailure(f"{session.name}: {error}")
+            asked.insert(0, scalar)
+        try:
+            status, index, answer = await session.ask(non_repeaters, repetitions, asked)
+        except SnmpFailure as exc:
+            raise SnmpFailure(f"{session.name}: {exc}") from None
         if status:
-            raise SnmpFailure(f"{session.name}: agent error {status.prettyPrint()} at varbind {int(index)}")
-        answer = list(answer)
+            name = ERROR_STATUS[status] if status < len(ERROR_STATUS) else str(status)
+            raise SnmpFailure(f"{session.name}: agent error {name} at varbind {index}")
         if non_repeaters:
             if not answer:
                 raise SnmpFailure(f"{session.name}: no sysUpTime in the answer")
             oid, value = answer.pop(0)
-            if not str(oid).startswith(scalar + "."):
+            if not oid.startswith(scalar + "."):
                 raise SnmpFailure(f"{session.name}: sysUpTime missing (got {oid})")
             scalar_value = int(value)
         if not pending:
@@ -300,12 +328,11 @@ async def _columns(session: _Session, columns: tuple[str, ...], scalar: str | No
             column = pending[position % len(pending)]
             if column in finished:
                 continue
-            text = str(oid)
-            if isinstance(value, EndOfMibView) or not text.startswith(column + "."):
+            if value is END_OF_MIB or not oid.startswith(column + "."):
                 finished.add(column)                 # past the column: the walk stays inside its subtree
                 continue
-            table[column][int(text[len(column) + 1:].split(".")[0])] = value
-            cursor[column] = text
+            table[column][int(oid[len(column) + 1:].split(".")[0])] = value
+            cursor[column] = oid
             progressed.add(column)
         pending = [c for c in pending if c not in finished]
         if pending and not progressed:
