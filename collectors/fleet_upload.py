@@ -19,7 +19,8 @@ from collectors.exporter import Verdicts
 from collectors.ingest import quarantined
 from collectors.maintenance import day_judge, roll_up_all
 from collectors.simulator import FleetSimulator
-from collectors.store import Store
+from collectors.store import Store, local_day
+from collectors.store.rollups import result_row
 from core.batch import MAX_BATCH_RECORDS, UploadBatch
 from core.measurement import Measurement
 from core.norms import Policy
@@ -29,6 +30,7 @@ from probes.retry import BUSY_STATUSES, RetryPolicy
 
 RETRY = RetryPolicy(initial_seconds=1.0, max_seconds=60.0)
 
+ROLLED_PER_WRITE = 500                  # school-days rolled up from memory per transaction
 Progress = Callable[[int], None]        # called with the number of records just handled
 
 
@@ -47,29 +49,44 @@ class UploadReport:
 
 
 def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, policies: Sequence[Policy],
-               max_clock_offset: float = 120.0, on_progress: Progress = lambda n: None, chunk: int = 5000) -> int:
-    """Write the history straight into `store`, then roll it up and judge its days against `policies` the way
-    the live collector does (the registry in `schools`, a verdict per policy per school-day); returns the
-    records written."""
+               max_clock_offset: float = 120.0, on_progress: Progress = lambda n: None, chunk: int = 5000,
+               raw_days: int | None = None) -> int:
+    """Put the history into `store` and roll it up and judge its days against `policies` the way the live
+    collector does (the registry in `schools`, a verdict per policy per school-day); returns the records handled.
+
+    With `raw_days`, only the results filed under the last `raw_days` days (or later: an unknown clock's are
+    filed under the day they arrive) are stored raw and rolled up from the store; the days before are rolled
+    up and judged from memory by the same code (`roll_up_day`) and only their roll-ups and verdicts stored.
+    """
     store.sync_schools(simulator.registry)
     judges = [day_judge(Verdicts(store, simulator.registry, policy, simulator.calendar)) for policy in policies]
-    written, pending = 0, []
-    for records in simulator.days(first, days):
-        pending += records
-        if len(pending) >= chunk:
-            written += _insert(store, pending, max_clock_offset)
-            on_progress(len(pending))
-            pending = []
-    if pending:
-        written += _insert(store, pending, max_clock_offset)
-        on_progress(len(pending))
+    cut = (first + timedelta(days=days - min(days if raw_days is None else raw_days, days))).isoformat()
+    raw: list[Measurement] = []
+    raw_held: list[bool] = []
+    rolled, handled, now = [], 0, time.time()
+    for school in simulator.registry:
+        by_day: dict[str, list] = {}
+        records = [m for offset in range(days) for m in simulator.day(school, first + timedelta(days=offset))]
+        for m in records:
+            held, filed = quarantined(m, max_clock_offset), local_day(m, now)
+            if filed < cut:
+                by_day.setdefault(filed, []).append(result_row(m, held))
+            else:
+                raw.append(m)
+                raw_held.append(held)
+        rolled += [(school.school_id, day, rows) for day, rows in by_day.items()]
+        if len(raw) >= chunk:
+            store.insert(raw, raw_held)
+            raw, raw_held = [], []
+        if len(rolled) >= ROLLED_PER_WRITE:
+            store.put_rolled_up(rolled, judges)
+            rolled = []
+        handled += len(records)
+        on_progress(len(records))
+    store.insert(raw, raw_held)
+    store.put_rolled_up(rolled, judges)
     roll_up_all(store, judges)
-    return written
-
-
-def _insert(store: Store, records: list[Measurement], max_clock_offset: float) -> int:
-    """Store records, quarantined as ingest would; returns how many were new."""
-    return sum(store.insert(records, [quarantined(m, max_clock_offset) for m in records]))
+    return handled
 
 
 def enrol_fleet(url: str, db: str, school_ids: Iterable[str], concurrency: int = 32) -> dict[str, tuple[str, str]]:
