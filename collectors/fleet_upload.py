@@ -22,7 +22,7 @@ from collectors.simulator import FleetSimulator
 from collectors.store import Store, local_day
 from collectors.store.rollups import result_row
 from core.batch import MAX_BATCH_RECORDS, UploadBatch
-from core.measurement import Measurement
+from core.measurement import Kind, Measurement
 from core.norms import Policy
 from core.statistics import nearest_rank
 from probes.http1 import TRANSPORT_ERRORS, json_request, request
@@ -60,20 +60,26 @@ def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, 
     """
     store.sync_schools(simulator.registry)
     judges = [day_judge(Verdicts(store, simulator.registry, policy, simulator.calendar)) for policy in policies]
+    whole = set(Kind) if any(not judge.kinds for judge in judges) else {Kind(k) for j in judges for k in j.kinds}
     cut = (first + timedelta(days=days - min(days if raw_days is None else raw_days, days))).isoformat()
     raw: list[Measurement] = []
     raw_held: list[bool] = []
     rolled, handled, now = [], 0, time.time()
     for school in simulator.registry:
         by_day: dict[str, list] = {}
-        records = [m for offset in range(days) for m in simulator.day(school, first + timedelta(days=offset))]
-        for m in records:
-            held, filed = quarantined(m, max_clock_offset), local_day(m, now)
-            if filed < cut:
-                by_day.setdefault(filed, []).append(result_row(m, held))
-            else:
-                raw.append(m)
-                raw_held.append(held)
+        for day in (first + timedelta(days=offset) for offset in range(days)):
+            results = simulator.day(school, day) if day.isoformat() >= cut else simulator.sketched_day(school, day, whole)
+            records = results if day.isoformat() >= cut else None
+            for index, m in enumerate(results):
+                held, filed = quarantined(m, max_clock_offset), local_day(m, now)
+                if filed < cut:
+                    by_day.setdefault(filed, []).append(result_row(m, held))
+                else:           # filed under a raw day (an unknown clock's: the day it arrives): the whole record
+                    records = simulator.day(school, day) if records is None else records
+                    raw.append(records[index])
+                    raw_held.append(held)
+            handled += len(results)
+            on_progress(len(results))
         rolled += [(school.school_id, day, rows) for day, rows in by_day.items()]
         if len(raw) >= chunk:
             store.insert(raw, raw_held)
@@ -81,8 +87,6 @@ def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, 
         if len(rolled) >= ROLLED_PER_WRITE:
             store.put_rolled_up(rolled, judges)
             rolled = []
-        handled += len(records)
-        on_progress(len(records))
     store.insert(raw, raw_held)
     store.put_rolled_up(rolled, judges)
     roll_up_all(store, judges)

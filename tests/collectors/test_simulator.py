@@ -127,3 +127,20 @@ def test_a_simulated_week_is_judged_like_a_live_one_for_every_school_day_and_pol
             store.daily_verdicts("ministry"))
     finally:
         store.close()
+
+
+def test_a_sketched_day_holds_the_same_results_as_the_day_itself(calendar):
+    registry = generate_registry(40, seed=6)
+    simulator = FleetSimulator(registry, calendar, seed=3, troubles=Troubles(unknown_clock=0.1, skewed_clock=0.1))
+    whole = {Kind.DOWNLOAD, Kind.LATENCY}
+    compared = 0
+    for school in registry:
+        records, sketched = simulator.day(school, WEEK), simulator.sketched_day(school, WEEK, whole)
+        assert [(m.kind, m.end, m.clock_offset_seconds, m.values, m.error) for m in records] == [
+            (s.kind, s.end, s.clock_offset_seconds, s.values, s.error) for s in sketched]
+        for m, s in zip(records, sketched):
+            assert (s.kind in whole) == isinstance(s, type(m))
+            if s.kind in whole:
+                assert s.model_dump() == m.model_dump() | {"start": s.start, "end": s.end}
+        compared += len(records)
+    assert compared > 40 * 20
