@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
+
 from collectors.fleet_upload import into_store
 from collectors.simulator import LEAN, FleetSimulator, Troubles
 from collectors.store import Store, is_postgresql
@@ -26,15 +28,17 @@ def contents(store: Store, policies) -> tuple[list, list]:
     return [tuple(row) for row in daily], verdicts
 
 
-def test_older_days_rolled_up_from_memory_match_the_all_raw_path_on_every_day(store_url, request, calendar):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_older_days_rolled_up_from_memory_match_the_all_raw_path_on_every_day(store_url, request, calendar, workers):
     registry = generate_registry(30, seed=13)
     policies = [load_policy("ministry"), load_policy("giga-2030")]
     simulator = FleetSimulator(registry, calendar, seed=4, schedule=LEAN, troubles=TROUBLES)
     other_url = request.getfixturevalue("postgres").database() if is_postgresql(store_url) else store_url + ".raw"
     stores = {"all raw": Store(other_url), "last days raw": Store(store_url)}
     try:
-        handled = {name: into_store(simulator, store, FIRST, DAYS, policies, raw_days=RAW_DAYS if name != "all raw"
-                                    else None) for name, store in stores.items()}
+        handled = {"all raw": into_store(simulator, stores["all raw"], FIRST, DAYS, policies),
+                   "last days raw": into_store(simulator, stores["last days raw"], FIRST, DAYS, policies,
+                                               raw_days=RAW_DAYS, workers=workers)}
         assert handled["all raw"] == handled["last days raw"] == stores["all raw"].count() > 30 * DAYS
         daily, verdicts = contents(stores["all raw"], policies)
         assert contents(stores["last days raw"], policies) == (daily, verdicts)
