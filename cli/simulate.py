@@ -27,6 +27,7 @@ def fleet(
     concurrency: int = typer.Option(64, "--concurrency", help="Probes uploading at once (with --via-api)."),
     raw_days: int = typer.Option(None, "--raw-days", help="Store raw rows only for the last N days; the days before "
                                  "go in as daily roll-ups and day verdicts only (same code; default: every day raw)."),
+    workers: int = typer.Option(1, "--workers", help="Processes sharing the schools (without --via-api)."),
     policy: str = typer.Option("ministry", "--policy", help="The norms the days are judged by, as the collector "
                                "would (a shipped policy name or a policy file; without --via-api)."),
 ) -> None:
@@ -48,6 +49,8 @@ def fleet(
         raise CoreError.one("command line", "--days", days, "must be between 1 and 366")
     if raw_days is not None and raw_days < 0:
         raise CoreError.one("command line", "--raw-days", raw_days, "must be 0 or more")
+    if workers < 1:
+        raise CoreError.one("command line", "--workers", workers, "must be at least 1")
     if concurrency < 1:
         raise CoreError.one("command line", "--concurrency", concurrency, "must be at least 1")
     start = parse_day(first, "--first") or date.today() - timedelta(days=days)
@@ -68,7 +71,8 @@ def fleet(
         else:
             store = Store(db)
             try:
-                written = into_store(simulator, store, start, days, policies, on_progress=advance, raw_days=raw_days)
+                written = into_store(simulator, store, start, days, policies, on_progress=advance, raw_days=raw_days,
+                                     workers=workers)
             finally:
                 store.close()
         progress.update(task, total=progress.tasks[0].completed)       # the estimate was a guess; this is done

@@ -84,7 +84,7 @@ def test_the_command_writes_a_store_and_rolls_it_up(tmp_path):
     refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 0, "--db", tmp_path / "x.sqlite3")
     assert refused.returncode == 2 and "--days" in refused.stderr
     result = run_cli("simulate", "fleet", "--registry", registry, "--days", 3, "--first", "2026-11-16",
-                     "--db", tmp_path / "rolled.sqlite3", "--lean", "--raw-days", 1)
+                     "--db", tmp_path / "rolled.sqlite3", "--lean", "--raw-days", 1, "--workers", 2)
     assert result.returncode == 0 and "raw rows for the last 1 days" in result.stdout, result.stderr
     store = Store(tmp_path / "rolled.sqlite3")
     try:
@@ -95,6 +95,9 @@ def test_the_command_writes_a_store_and_rolls_it_up(tmp_path):
     refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 2, "--raw-days", -1, "--db",
                       tmp_path / "x.sqlite3")
     assert refused.returncode == 2 and "--raw-days" in refused.stderr and "Traceback" not in refused.stderr
+    refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 2, "--workers", 0, "--db",
+                      tmp_path / "x.sqlite3")
+    assert refused.returncode == 2 and "--workers" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_through_the_api_every_record_is_acknowledged_once(tmp_path, calendar):
