@@ -86,7 +86,7 @@ def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, 
         handled = _load(simulator, store, plan, school_ids, on_progress)
     else:
         handled = _load_in_processes(simulator, store.url, plan, school_ids, workers, on_progress)
-    roll_up_all(store, _judges(simulator, store, plan))
+        roll_up_all(store, _judges(simulator, store, plan))     # whatever a worker's last pass left
     return handled
 
 
@@ -96,7 +96,8 @@ def _judges(simulator: FleetSimulator, store: Store, plan: HistoryPlan) -> list[
 
 def _load(simulator: FleetSimulator, store: Store, plan: HistoryPlan, school_ids: Sequence[str],
           on_progress: Progress) -> int:
-    """Generate the schools' days; store the raw ones and put the roll-ups of the others; returns the records."""
+    """Generate the schools' days; store the raw ones and put the roll-ups of the others, then roll up what
+    got raw results; returns the records."""
     judges = _judges(simulator, store, plan)
     whole = set(Kind) if any(not judge.kinds for judge in judges) else {Kind(k) for j in judges for k in j.kinds}
     raw: list[Measurement] = []
@@ -127,6 +128,7 @@ def _load(simulator: FleetSimulator, store: Store, plan: HistoryPlan, school_ids
             rolled = []
     store.insert(raw, raw_held)
     store.put_rolled_up(rolled, judges)
+    roll_up_all(store, judges)                  # the raw days stored so far, as the collector's pass does
     return handled
 
 

@@ -26,6 +26,7 @@ from core.school_calendar import SchoolCalendar
 from core.timezone import almaty
 
 SYNTHETIC = "synthetic"
+EPOCH = datetime(2000, 1, 1, tzinfo=almaty())
 NDT7_SERVER = "wss://ndt7.sim.edu.kz"
 LEAN = Schedule(latency_interval_seconds=3600, dns_interval_seconds=3 * 3600, http_interval_seconds=3 * 3600,
                 platforms=DEFAULT_PLATFORMS[:3])
@@ -104,12 +105,16 @@ class FleetSimulator:
         """The same results as `day`, for a roll-up from memory: records of the `whole` kinds (the ones a judge
         reads) built without validation, the others only as the roll-up sees them (a Sketch)."""
 
+        prototype = Measurement.model_construct(**self._fields(school, Kind.LATENCY, EPOCH, 0.0, {}, "-", "-", None, 0))
+
         def build(school: School, kind: Kind, start: datetime, seconds: float, values: dict[str, float],
                   target: str, method: str, offset: float | None, id_bits: int) -> Measurement | Sketch:
+            end = start + timedelta(seconds=seconds)
             if kind not in whole:
-                return Sketch(kind, start + timedelta(seconds=seconds), offset, values)
-            return Measurement.model_construct(**self._fields(school, kind, start, seconds, values, target, method,
-                                                              offset, id_bits))
+                return Sketch(kind, end, offset, values)
+            return prototype.model_copy(update={          # the school's fields shared, the record's own set
+                "measurement_id": uuid.UUID(int=id_bits, version=4), "kind": kind, "start": start, "end": end,
+                "clock_offset_seconds": offset, "values": values, "target": target, "method": method})
 
         return self._day(school, day, build)
 
