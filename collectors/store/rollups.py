@@ -2,7 +2,8 @@
 
 New results mark their (school, local day) dirty; a roll-up pass summarises each dirty day per kind
 (`daily`) and lets each policy's judge give the day its verdict (`daily_verdicts`). Live ingest and
-simulated histories go through the same pass (collectors.maintenance.roll_up_all).
+simulated histories go through the same pass (collectors.maintenance.roll_up_all); the older days of a
+simulated history, never stored raw, are rolled up from memory by the same `roll_up_day` (`put_rolled_up`).
 """
 
 from __future__ import annotations
