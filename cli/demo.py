@@ -16,7 +16,8 @@ LANGUAGES = ("ru", "kk", "en")
 def demo(
     out: Path = typer.Option(Path("mektepnet-demo"), "--out", help="Folder for everything the demo writes."),
     schools: int = typer.Option(1500, "--schools", help="Schools in the synthetic registry (7500: the whole country)."),
-    days: int = typer.Option(7, "--days", help="Days of simulated history before today (1-366)."),
+    days: int = typer.Option(7, "--days", help="Days of simulated history before today (1-366): the last 2 as raw "
+                             "rows, the days before as daily roll-ups and day verdicts only."),
     lang: str = typer.Option("ru", "--lang", help="Language of the deputies' report: ru, kk or en."),
     keep_running: bool = typer.Option(False, "--keep-running", help="Keep the services up and print their URLs "
                                       "until Ctrl-C."),

@@ -25,12 +25,15 @@ def fleet(
     via_api: str = typer.Option(None, "--via-api", help="Collector URL: upload as concurrent probes instead of "
                                 "writing the store directly (the store is used only to issue enrolment codes)."),
     concurrency: int = typer.Option(64, "--concurrency", help="Probes uploading at once (with --via-api)."),
+    raw_days: int = typer.Option(None, "--raw-days", help="Store raw rows only for the last N days; the days before "
+                                 "go in as daily roll-ups and day verdicts only (same code; default: every day raw)."),
+    workers: int = typer.Option(1, "--workers", help="Processes sharing the schools (without --via-api)."),
     policy: str = typer.Option("ministry", "--policy", help="The norms the days are judged by, as the collector "
                                "would (a shipped policy name or a policy file; without --via-api)."),
 ) -> None:
     """Generate measurement history for every school of a registry and put it into the centre.
 
-    Example: mektepnet simulate fleet --registry registry.csv --days 30 --db collector.sqlite3 --lean
+    Example: mektepnet simulate fleet --registry registry.csv --days 30 --db collector.sqlite3 --lean --raw-days 2
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -44,6 +47,10 @@ def fleet(
 
     if not 1 <= days <= 366:
         raise CoreError.one("command line", "--days", days, "must be between 1 and 366")
+    if raw_days is not None and raw_days < 0:
+        raise CoreError.one("command line", "--raw-days", raw_days, "must be 0 or more")
+    if workers < 1:
+        raise CoreError.one("command line", "--workers", workers, "must be at least 1")
     if concurrency < 1:
         raise CoreError.one("command line", "--concurrency", concurrency, "must be at least 1")
     start = parse_day(first, "--first") or date.today() - timedelta(days=days)
@@ -64,7 +71,8 @@ def fleet(
         else:
             store = Store(db)
             try:
-                written = into_store(simulator, store, start, days, policies, on_progress=advance)
+                written = into_store(simulator, store, start, days, policies, on_progress=advance, raw_days=raw_days,
+                                     workers=workers)
             finally:
                 store.close()
         progress.update(task, total=progress.tasks[0].completed)       # the estimate was a guess; this is done
@@ -74,4 +82,5 @@ def fleet(
                       f"p99 {report.percentile(0.99) * 1000:.0f} ms; refusals {report.refusals or 'none'}")
     else:
         console.print(f"wrote {written:,} synthetic records for {len(schools):,} schools, {start} + {days} days "
-                      f"({len(simulator.silent)} silent probes)")
+                      f"({len(simulator.silent)} silent probes)" + ("" if raw_days is None else
+                      f"; raw rows for the last {raw_days} days, daily roll-ups and day verdicts only before"))

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import multiprocessing.util
+import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -19,9 +23,10 @@ from collectors.exporter import Verdicts
 from collectors.ingest import quarantined
 from collectors.maintenance import day_judge, roll_up_all
 from collectors.simulator import FleetSimulator
-from collectors.store import Store
+from collectors.store import DayJudge, Store, local_day
+from collectors.store.rollups import result_row
 from core.batch import MAX_BATCH_RECORDS, UploadBatch
-from core.measurement import Measurement
+from core.measurement import Kind, Measurement
 from core.norms import Policy
 from core.statistics import nearest_rank
 from probes.http1 import TRANSPORT_ERRORS, json_request, request
@@ -29,6 +34,8 @@ from probes.retry import BUSY_STATUSES, RetryPolicy
 
 RETRY = RetryPolicy(initial_seconds=1.0, max_seconds=60.0)
 
+ROLLED_PER_WRITE = 500                  # school-days rolled up from memory per transaction
+SCHOOLS_PER_TASK = 50                   # schools per task (at most) when a history is loaded by several processes
 Progress = Callable[[int], None]        # called with the number of records just handled
 
 
@@ -46,30 +53,118 @@ class UploadReport:
         return nearest_rank(sorted(self.latencies), share) if self.latencies else 0.0
 
 
+@dataclass(frozen=True)
+class HistoryPlan:
+    """How a history goes into a store: its days (from `first`), the first day stored raw (`cut`, YYYY-MM-DD),
+    the arrival time (unix seconds) an unknown clock's results are filed by, and the collector's bound."""
+
+    first: date
+    days: int
+    cut: str
+    now: float
+    max_clock_offset: float
+    policies: tuple[Policy, ...]
+    chunk: int
+
+
 def into_store(simulator: FleetSimulator, store: Store, first: date, days: int, policies: Sequence[Policy],
-               max_clock_offset: float = 120.0, on_progress: Progress = lambda n: None, chunk: int = 5000) -> int:
-    """Write the history straight into `store`, then roll it up and judge its days against `policies` the way
-    the live collector does (the registry in `schools`, a verdict per policy per school-day); returns the
-    records written."""
+               max_clock_offset: float = 120.0, on_progress: Progress = lambda n: None, chunk: int = 5000,
+               raw_days: int | None = None, workers: int = 1) -> int:
+    """Put the history into `store` and roll it up and judge its days against `policies` the way the live
+    collector does (the registry in `schools`, a verdict per policy per school-day); returns the records handled.
+
+    With `raw_days`, only the results filed under the last `raw_days` days (or later: an unknown clock's are
+    filed under the day they arrive) are stored raw and rolled up from the store; the days before are rolled
+    up and judged from memory by the same code (`roll_up_day`) and only their roll-ups and verdicts stored.
+    With `workers` > 1, that many processes share the schools, each with its own connection to the store.
+    """
     store.sync_schools(simulator.registry)
-    judges = [day_judge(Verdicts(store, simulator.registry, policy, simulator.calendar)) for policy in policies]
-    written, pending = 0, []
-    for records in simulator.days(first, days):
-        pending += records
-        if len(pending) >= chunk:
-            written += _insert(store, pending, max_clock_offset)
-            on_progress(len(pending))
-            pending = []
-    if pending:
-        written += _insert(store, pending, max_clock_offset)
-        on_progress(len(pending))
-    roll_up_all(store, judges)
-    return written
+    cut = (first + timedelta(days=days - min(days if raw_days is None else raw_days, days))).isoformat()
+    plan = HistoryPlan(first, days, cut, time.time(), max_clock_offset, tuple(policies), chunk)
+    school_ids = [school.school_id for school in simulator.registry]
+    if workers <= 1:
+        handled = _load(simulator, store, plan, school_ids, on_progress)
+    else:
+        handled = _load_in_processes(simulator, store.url, plan, school_ids, workers, on_progress)
+        roll_up_all(store, _judges(simulator, store, plan))     # whatever a worker's last pass left
+    return handled
 
 
-def _insert(store: Store, records: list[Measurement], max_clock_offset: float) -> int:
-    """Store records, quarantined as ingest would; returns how many were new."""
-    return sum(store.insert(records, [quarantined(m, max_clock_offset) for m in records]))
+def _judges(simulator: FleetSimulator, store: Store, plan: HistoryPlan) -> list[DayJudge]:
+    return [day_judge(Verdicts(store, simulator.registry, policy, simulator.calendar)) for policy in plan.policies]
+
+
+def _load(simulator: FleetSimulator, store: Store, plan: HistoryPlan, school_ids: Sequence[str],
+          on_progress: Progress) -> int:
+    """Generate the schools' days; store the raw ones and put the roll-ups of the others, then roll up what
+    got raw results; returns the records."""
+    judges = _judges(simulator, store, plan)
+    whole = set(Kind) if any(not judge.kinds for judge in judges) else {Kind(k) for j in judges for k in j.kinds}
+    raw: list[Measurement] = []
+    raw_held: list[bool] = []
+    rolled, handled = [], 0
+    for school in (simulator.registry[school_id] for school_id in school_ids):
+        by_day: dict[str, list] = {}
+        for day in (plan.first + timedelta(days=offset) for offset in range(plan.days)):
+            stored = day.isoformat() >= plan.cut
+            results = simulator.day(school, day) if stored else simulator.sketched_day(school, day, whole)
+            records = results if stored else None
+            for index, m in enumerate(results):
+                held, filed = quarantined(m, plan.max_clock_offset), local_day(m, plan.now)
+                if filed < plan.cut:
+                    by_day.setdefault(filed, []).append(result_row(m, held))
+                else:           # filed under a raw day (an unknown clock's: the day it arrives): the whole record
+                    records = simulator.day(school, day) if records is None else records
+                    raw.append(records[index])
+                    raw_held.append(held)
+            handled += len(results)
+            on_progress(len(results))
+        rolled += [(school.school_id, day, rows) for day, rows in by_day.items()]
+        if len(raw) >= plan.chunk:
+            store.insert(raw, raw_held)
+            raw, raw_held = [], []
+        if len(rolled) >= ROLLED_PER_WRITE:
+            store.put_rolled_up(rolled, judges)
+            rolled = []
+    store.insert(raw, raw_held)
+    store.put_rolled_up(rolled, judges)
+    roll_up_all(store, judges)                  # the raw days stored so far, as the collector's pass does
+    return handled
+
+
+def _load_in_processes(simulator: FleetSimulator, url: str, plan: HistoryPlan, school_ids: list[str], workers: int,
+                       on_progress: Progress) -> int:
+    """`_load` in `workers` processes, a few schools per task; on an error (Ctrl-C in `on_progress` too) the
+    tasks not begun are cancelled and the running ones finished before it is raised."""
+    context = multiprocessing.get_context("spawn")          # the caller may run threads (the demo's collector)
+    with ProcessPoolExecutor(workers, context, _start_worker, (simulator, url, plan)) as pool:
+        size = max(1, min(SCHOOLS_PER_TASK, len(school_ids) // (4 * workers)))     # each worker gets several
+        tasks = [pool.submit(_load_in_worker, school_ids[start:start + size]) for start in range(0, len(school_ids), size)]
+        handled = 0
+        try:
+            for task in as_completed(tasks):
+                handled += task.result()
+                on_progress(task.result())
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return handled
+
+
+_worker: tuple[FleetSimulator, Store, HistoryPlan] | None = None
+
+
+def _start_worker(simulator: FleetSimulator, url: str, plan: HistoryPlan) -> None:
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)            # Ctrl-C is the parent's to handle
+    store = Store(url)
+    multiprocessing.util.Finalize(store, store.close, exitpriority=10)
+    _worker = (simulator, store, plan)
+
+
+def _load_in_worker(school_ids: list[str]) -> int:
+    simulator, store, plan = _worker
+    return _load(simulator, store, plan, school_ids, lambda n: None)
 
 
 def enrol_fleet(url: str, db: str, school_ids: Iterable[str], concurrency: int = 32) -> dict[str, tuple[str, str]]:

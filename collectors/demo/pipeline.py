@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,7 @@ from core.school_calendar import SchoolCalendar
 from core.synthetic import generate_registry
 
 STAGES = 12
+HISTORY_RAW_DAYS = 2                        # the history's last days stored raw; the days before as roll-ups only
 READINESS_SLO = "p95<800ms,errors<1%"
 
 
@@ -147,7 +149,13 @@ class Demo:
         first = date.today() - timedelta(days=days)
         self.stage(f"{days} days of simulated history ({first} to {date.today() - timedelta(days=1)}) for the "
                    f"{len(registry) - len(live):,} schools without a live probe")
-        self.say("written as raw rows, then rolled up per school-day and judged by the collector's own path")
+        raw_days = min(HISTORY_RAW_DAYS, days)
+        cut = date.today() - timedelta(days=raw_days)
+        self.say(f"the last {raw_days} days ({cut} on) as raw rows, rolled up per school-day and judged from the "
+                 "store by the collector's own path")
+        if days > raw_days:
+            self.say(f"the {days - raw_days} days before ({first} to {cut - timedelta(days=1)}) rolled up and judged "
+                     "from memory by the same code: only their daily roll-ups and day verdicts are stored")
         rest = Registry(tuple(s for s in registry if s.school_id not in live), registry.notes)
         simulator = FleetSimulator(rest, self.calendar, self.settings.seed, LEAN)
         store = Store(self.services.db)
@@ -166,9 +174,10 @@ class Demo:
         handlers = {signum: signal.signal(signum, lambda *_: interrupted.append(True))
                     for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
-            written = into_store(simulator, store, first, days, [load_policy("ministry")], on_progress=progress)
+            written = into_store(simulator, store, first, days, [load_policy("ministry")], on_progress=progress,
+                                 raw_days=raw_days, workers=os.cpu_count() or 1)
             store.sync_schools(registry)          # the live schools belong in the views Grafana joins, too
-            raw = store.count()
+            raw, judged = store.count(), len(store.daily_verdicts("ministry"))
         finally:
             store.close()
             for signum, handler in handlers.items():
@@ -177,7 +186,7 @@ class Demo:
             raise KeyboardInterrupt
         self.outcome.history_first, self.outcome.history_records = first.isoformat(), written
         self.say(f"{written:,} records ({len(simulator.silent)} probes silent by design); the store holds {raw:,} "
-                 f"raw rows")
+                 f"raw rows and {judged:,} judged school-days")
 
     def live(self, schools, ndt7: str, platforms: str) -> None:
         """Stage 5: live probes enrol with codes, measure for real and upload through the ingest API."""

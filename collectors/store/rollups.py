@@ -2,20 +2,26 @@
 
 New results mark their (school, local day) dirty; a roll-up pass summarises each dirty day per kind
 (`daily`) and lets each policy's judge give the day its verdict (`daily_verdicts`). Live ingest and
-simulated histories go through the same pass (collectors.maintenance.roll_up_all).
+simulated histories go through the same pass (collectors.maintenance.roll_up_all); the older days of a
+simulated history, never stored raw, are rolled up from memory by the same `roll_up_day` (`put_rolled_up`).
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from collectors.store.connection import Connections
+from collectors.store.connection import Connection, Connections
+from collectors.store.measurements import primary_value
 from core.measurement import Measurement
 from core.registry import Registry
 from core.statistics import nearest_rank
 
+# One result as the roll-up reads it: kind, primary value, quarantined (0/1), failed (0/1), and the record
+# (its JSON body as stored, or the Measurement itself when the day is rolled up from memory).
+Row = tuple[str, float | None, int, int, Any]
 Judge = Callable[[str, str, list[Measurement]], str | None]
 
 
@@ -48,27 +54,21 @@ class RollUps(Connections):
         with self._lock:
             keys = self._db.execute("SELECT school_id, day FROM dirty_days ORDER BY day LIMIT ?", (limit,)).fetchall()
             self._db.executemany("DELETE FROM dirty_days WHERE school_id = ? AND day = ?", keys)
-        parsed = set() if any(not j.kinds for j in judges) else {kind for j in judges for kind in j.kinds}
         for school_id, day in keys:
             rows = self._read("SELECT kind, value, quarantined, failed, body FROM measurements "
                               "WHERE school_id = ? AND day = ?", (school_id, day))
-            summaries = [(school_id, day, kind, *summary) for kind, summary in _summarise(rows).items()]
-            trusted = [(kind, Measurement.model_validate_json(body)) for kind, _, held, _, body in rows
-                       if judges and not held and (not parsed or kind in parsed)]
-            verdicts = []
-            for judge in judges:
-                status = judge.judge(school_id, day, [m for kind, m in trusted if not judge.kinds or kind in judge.kinds])
-                if status is not None:
-                    verdicts.append((school_id, day, judge.policy, status))
             with self._writing() as db:
-                db.executemany(
-                    "INSERT INTO daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (school_id, day, kind) DO UPDATE "
-                    "SET samples = excluded.samples, quarantined = excluded.quarantined, failed = excluded.failed, "
-                    "p10 = excluded.p10, median = excluded.median, p90 = excluded.p90, mean = excluded.mean",
-                    summaries)
-                db.executemany("INSERT INTO daily_verdicts VALUES (?, ?, ?, ?) ON CONFLICT "
-                               "(school_id, day, policy) DO UPDATE SET status = excluded.status", verdicts)
+                _write(db, *roll_up_day(school_id, day, rows, judges, Measurement.model_validate_json))
         return len(keys)
+
+    def put_rolled_up(self, days: Iterable[tuple[str, str, list[Row]]], judges: Sequence[DayJudge] = ()) -> int:
+        """Roll up and judge school-days whose results are in memory and never stored raw (an older simulated
+        history), by the same summary and judges as `roll_up`, in one transaction; `days` holds
+        (school_id, day YYYY-MM-DD, its result rows). Returns how many school-days were written."""
+        figures = [roll_up_day(school_id, day, rows, judges, lambda m: m) for school_id, day, rows in days]
+        with self._writing() as db:
+            _write(db, [s for summaries, _ in figures for s in summaries], [v for _, verdicts in figures for v in verdicts])
+        return len(figures)
 
     def daily(self, school_id: str) -> dict[tuple[str, str], tuple]:
         """A school's roll-ups by (day, kind): (samples, quarantined, failed, p10, median, p90, mean)."""
@@ -80,6 +80,39 @@ class RollUps(Connections):
         """Day-level verdicts of a policy by (school_id, day)."""
         rows = self._read("SELECT school_id, day, status FROM daily_verdicts WHERE policy = ?", (policy,))
         return {(school, day): status for school, day, status in rows}
+
+
+def result_row(measurement: Measurement, quarantined: bool) -> Row:
+    """What the roll-up reads of one result, as the `measurements` table holds it (the record itself in place
+    of its JSON body)."""
+    return (measurement.kind.value, primary_value(measurement), int(quarantined), int(measurement.error is not None),
+            measurement)
+
+
+def roll_up_day(school_id: str, day: str, rows: Sequence[Row], judges: Sequence[DayJudge],
+                parse: Callable[[Any], Measurement]) -> tuple[list[tuple], list[tuple]]:
+    """The `daily` rows (one per kind) and `daily_verdicts` rows (one per judge with a verdict) of one
+    school-day, from its result rows; `parse` turns a row's record into a Measurement, only for the judged ones."""
+    summaries = [(school_id, day, kind, *summary) for kind, summary in _summarise(rows).items()]
+    parsed = set() if any(not j.kinds for j in judges) else {kind for j in judges for kind in j.kinds}
+    trusted = [(kind, parse(record)) for kind, _, held, _, record in rows
+               if judges and not held and (not parsed or kind in parsed)]
+    verdicts = []
+    for judge in judges:
+        status = judge.judge(school_id, day, [m for kind, m in trusted if not judge.kinds or kind in judge.kinds])
+        if status is not None:
+            verdicts.append((school_id, day, judge.policy, status))
+    return summaries, verdicts
+
+
+def _write(db: Connection, summaries: list[tuple], verdicts: list[tuple]) -> None:
+    """Insert or replace roll-ups and day verdicts, inside the caller's transaction."""
+    db.executemany(
+        "INSERT INTO daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (school_id, day, kind) DO UPDATE "
+        "SET samples = excluded.samples, quarantined = excluded.quarantined, failed = excluded.failed, "
+        "p10 = excluded.p10, median = excluded.median, p90 = excluded.p90, mean = excluded.mean", summaries)
+    db.executemany("INSERT INTO daily_verdicts VALUES (?, ?, ?, ?) ON CONFLICT "
+                   "(school_id, day, policy) DO UPDATE SET status = excluded.status", verdicts)
 
 
 def _summarise(rows) -> dict[str, tuple]:

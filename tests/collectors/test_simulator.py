@@ -83,6 +83,21 @@ def test_the_command_writes_a_store_and_rolls_it_up(tmp_path):
         store.close()
     refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 0, "--db", tmp_path / "x.sqlite3")
     assert refused.returncode == 2 and "--days" in refused.stderr
+    result = run_cli("simulate", "fleet", "--registry", registry, "--days", 3, "--first", "2026-11-16",
+                     "--db", tmp_path / "rolled.sqlite3", "--lean", "--raw-days", 1, "--workers", 2)
+    assert result.returncode == 0 and "raw rows for the last 1 days" in result.stdout, result.stderr
+    store = Store(tmp_path / "rolled.sqlite3")
+    try:
+        assert 0 < store.count() < int(result.stdout.split("wrote ")[1].split(" ")[0].replace(",", ""))
+        assert {day for _, day in store.daily_verdicts("ministry")} >= {"2026-11-16", "2026-11-17", "2026-11-18"}
+    finally:
+        store.close()
+    refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 2, "--raw-days", -1, "--db",
+                      tmp_path / "x.sqlite3")
+    assert refused.returncode == 2 and "--raw-days" in refused.stderr and "Traceback" not in refused.stderr
+    refused = run_cli("simulate", "fleet", "--registry", registry, "--days", 2, "--workers", 0, "--db",
+                      tmp_path / "x.sqlite3")
+    assert refused.returncode == 2 and "--workers" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_through_the_api_every_record_is_acknowledged_once(tmp_path, calendar):
@@ -127,3 +142,20 @@ def test_a_simulated_week_is_judged_like_a_live_one_for_every_school_day_and_pol
             store.daily_verdicts("ministry"))
     finally:
         store.close()
+
+
+def test_a_sketched_day_holds_the_same_results_as_the_day_itself(calendar):
+    registry = generate_registry(40, seed=6)
+    simulator = FleetSimulator(registry, calendar, seed=3, troubles=Troubles(unknown_clock=0.1, skewed_clock=0.1))
+    whole = {Kind.DOWNLOAD, Kind.LATENCY}
+    compared = 0
+    for school in registry:
+        records, sketched = simulator.day(school, WEEK), simulator.sketched_day(school, WEEK, whole)
+        assert [(m.kind, m.end, m.clock_offset_seconds, m.values, m.error) for m in records] == [
+            (s.kind, s.end, s.clock_offset_seconds, s.values, s.error) for s in sketched]
+        for m, s in zip(records, sketched):
+            assert (s.kind in whole) == isinstance(s, type(m))
+            if s.kind in whole:
+                assert s.model_dump() == m.model_dump() | {"start": s.start, "end": s.end}
+        compared += len(records)
+    assert compared > 40 * 20
