@@ -6,6 +6,8 @@ the issuer is the second Name of the TBSCertificate, reachable by walking tag-le
 
 from __future__ import annotations
 
+from probes.ber import element, object_identifier
+
 # Attribute types worth a short name (RFC 4514, plus the ones real CAs use).
 _NAMES = {
     "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU",
@@ -14,34 +16,11 @@ _NAMES = {
 _SEQUENCE, _SET, _OID, _CONTEXT_0 = 0x30, 0x31, 0x06, 0xA0
 
 
-def _element(data: bytes, offset: int) -> tuple[int, int, int]:
-    """(tag, start of content, end of content) of the DER element at `offset`."""
-    tag, length = data[offset], data[offset + 1]
-    start = offset + 2
-    if length & 0x80:
-        count = length & 0x7F
-        length = int.from_bytes(data[start:start + count], "big")
-        start += count
-    if start + length > len(data):
-        raise ValueError("truncated DER")
-    return tag, start, start + length
-
-
 def _children(data: bytes, start: int, end: int):
     while start < end:
-        tag, content, stop = _element(data, start)
+        tag, content, stop = element(data, start)
         yield tag, content, stop
         start = stop
-
-
-def _oid(raw: bytes) -> str:
-    parts, value = [raw[0] // 40, raw[0] % 40], 0
-    for byte in raw[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-    return ".".join(map(str, parts))
 
 
 def issuer_of(der: bytes | None) -> str:
@@ -49,7 +28,7 @@ def issuer_of(der: bytes | None) -> str:
     if not der:
         return ""
     try:
-        _, cert_start, cert_end = _element(der, 0)
+        _, cert_start, cert_end = element(der, 0)
         _, tbs_start, tbs_end = next(_children(der, cert_start, cert_end))
         fields = list(_children(der, tbs_start, tbs_end))
         if fields[0][0] == _CONTEXT_0:         # explicit version
@@ -60,7 +39,7 @@ def issuer_of(der: bytes | None) -> str:
             pairs = []
             for _, pair_start, pair_end in _children(der, set_start, set_end):
                 (_, oid_start, oid_end), (_, value_start, value_end) = list(_children(der, pair_start, pair_end))[:2]
-                oid = _oid(der[oid_start:oid_end])
+                oid = object_identifier(der[oid_start:oid_end])
                 value = der[value_start:value_end].decode("utf-8", errors="replace")
                 escaped = "".join("\\" + ch if ch in ',+"\\<>;=' else ch for ch in value)
                 pairs.append(f"{_NAMES.get(oid, oid)}={escaped}")

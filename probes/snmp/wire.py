@@ -14,6 +14,8 @@ import asyncio
 import itertools
 import random
 
+from probes.ber import element, object_identifier
+
 ERROR_STATUS = ("noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess", "wrongType",
                 "wrongLength", "wrongEncoding", "wrongValue", "noCreation", "inconsistentValue",
                 "resourceUnavailable", "commitFailed", "undoFailed", "authorizationError", "notWritable",
@@ -72,38 +74,13 @@ def get_bulk(community: str, request_id: int, non_repeaters: int, repetitions: i
     return _tlv(0x30, _integer(1) + _tlv(0x04, community.encode()) + pdu)
 
 
-def _read(data: bytes, at: int) -> tuple[int, int, int]:
-    """(tag, start of the value, end of the value) of the TLV at `at`."""
-    tag, size = data[at], data[at + 1]
-    at += 2
-    if size & 0x80:
-        count = size & 0x7F
-        size = int.from_bytes(data[at:at + count], "big")
-        at += count
-    if at + size > len(data):
-        raise ValueError("truncated")
-    return tag, at, at + size
-
-
-def _decode_oid(raw: bytes) -> str:
-    first = raw[0]
-    arcs = [str(min(first // 40, 2)), str(first - 40 * min(first // 40, 2))]
-    arc = 0
-    for byte in raw[1:]:
-        arc = (arc << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(str(arc))
-            arc = 0
-    return ".".join(arcs)
-
-
 def parse_response(data: bytes) -> tuple[str, int, int, int, list[tuple[str, object]]]:
     """(community, request id, error status, error index, [(oid, value)]) of a v2c Response message;
     values are int, str, END_OF_MIB or None (NULL). ValueError (or IndexError) for anything else."""
-    tag, at, _ = _read(data, 0)
+    tag, at, _ = element(data, 0)
     fields = []
     for _ in range(3):                                         # version, community, PDU
-        tag, start, end = _read(data, at)
+        tag, start, end = element(data, at)
         fields.append((tag, start, end))
         at = end
     (version_tag, version_start, version_end), (_, community_start, community_end), (pdu_tag, at, _) = fields
@@ -111,15 +88,15 @@ def parse_response(data: bytes) -> tuple[str, int, int, int, list[tuple[str, obj
         raise ValueError("not a v2c response")
     header = []
     for _ in range(3):                                         # request id, error status, error index
-        _, start, end = _read(data, at)
+        _, start, end = element(data, at)
         header.append(int.from_bytes(data[start:end], "big", signed=True))
         at = end
-    _, at, stop = _read(data, at)
+    _, at, stop = element(data, at)
     varbinds = []
     while at < stop:
-        _, inner, at = _read(data, at)
-        _, oid_start, oid_end = _read(data, inner)
-        tag, start, end = _read(data, oid_end)
+        _, inner, at = element(data, at)
+        _, oid_start, oid_end = element(data, inner)
+        tag, start, end = element(data, oid_end)
         raw = data[start:end]
         if tag in UNSIGNED:
             value: object = int.from_bytes(raw, "big")
@@ -130,12 +107,12 @@ def parse_response(data: bytes) -> tuple[str, int, int, int, list[tuple[str, obj
         elif tag in END_OF_MIB_TAGS:
             value = END_OF_MIB
         elif tag == 0x06:
-            value = _decode_oid(raw)
+            value = object_identifier(raw)
         elif tag == 0x40:
             value = ".".join(str(byte) for byte in raw)
         else:
             value = None
-        varbinds.append((_decode_oid(data[oid_start:oid_end]), value))
+        varbinds.append((object_identifier(data[oid_start:oid_end]), value))
     return data[community_start:community_end].decode("utf-8", "replace"), *header, varbinds
 
 
